@@ -1,0 +1,37 @@
+"""Options of one run, shared unchanged by every stage and every worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from anonymizer.metadata.profile import DEFAULT_OPTIONS, ProfileOption
+
+DEFAULT_OCR_ENGINES = ("rapidocr", "tesseract", "easyocr")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    # detect text (stage 5)
+    confidence: float = 0.1
+    iou_threshold: float = 0.5
+    ocr_engines: tuple[str, ...] = DEFAULT_OCR_ENGINES
+    easyocr_model_dir: Path | None = None
+    text_policy: str = "all"  # all: every box is PHI | phi: only boxes with evidence
+    # enhance (stage 4): fraction of each side treated as the border band
+    border_fraction: float = 0.15
+    # redact (stage 6)
+    padding: int = 5
+    margin: int = 100
+    scope: str = "border"  # border: only boxes touching the margin band | everywhere
+    fill: str = "inpaint"  # inpaint | solid
+    inpaint_radius: int = 3
+    # classify (stage 1)
+    skip_classification: bool = False
+    clip_model: Path | None = None
+    # scrub metadata (stage 3): the project key behind every keyed mapping
+    key: bytes = b""
+    profile_options: frozenset[ProfileOption] = DEFAULT_OPTIONS
+    # fail closed unless the user opts in to writing pixels nobody could scan
+    allow_unscanned_pixels: bool = False
+    verbose: bool = False

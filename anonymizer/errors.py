@@ -1,0 +1,31 @@
+"""Errors that end one file's run with a reason a user can act on.
+
+Every message here is shown to the user and written to reports, so it must never
+carry an identifying value from the file: say what is wrong, not what the value was.
+"""
+
+
+class AnonymizerError(Exception):
+    """A file cannot be de-identified; ``reason`` is one line, free of PHI."""
+
+    exit_code = 2
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidInput(AnonymizerError):
+    """The input is unreadable, unsupported or inconsistent."""
+
+
+class NonMedicalImage(AnonymizerError):
+    """Stage 1 judged the image not medical; nothing is written."""
+
+    exit_code = 1
+
+
+class UnsafeToWrite(AnonymizerError):
+    """A privacy stage could not do its job, so the file is not written as clean."""
+
+    exit_code = 3

@@ -1,0 +1,78 @@
+"""Open one input file into a Job: what kind it is, its header, and raster pixels."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from anonymizer.errors import InvalidInput
+from anonymizer.job import FileKind, FileReport, Job
+from anonymizer.pixels.decoding import decode_raster
+from anonymizer.pixels.rendering import render_raster_view
+
+DICOM_SUFFIXES = {".dcm", ".dicom"}
+RASTER_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
+MEDIA_DIRECTORY_STORAGE = "1.2.840.10008.1.3.10"
+# A DICOM stream without a preamble starts with a group 0002 or 0008 element tag.
+_BARE_DATASET_STARTS = (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08")
+
+
+def sniff_kind(path: Path) -> FileKind:
+    """DICOM is recognised by content first, so files without a suffix work too."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(132)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read file ({exc.strerror or type(exc).__name__})") from None
+    suffix = path.suffix.lower()
+    if head[128:132] == b"DICM" or suffix in DICOM_SUFFIXES:
+        return FileKind.DICOM
+    if suffix in RASTER_SUFFIXES:
+        return FileKind.RASTER
+    if head[:2] in _BARE_DATASET_STARTS:
+        return FileKind.DICOM
+    raise InvalidInput("unsupported file type (expected DICOM or .jpg .jpeg .png .tif .tiff .bmp)")
+
+
+def open_job(path: Path) -> Job:
+    kind = sniff_kind(path)
+    job = Job(source=path, kind=kind, report=FileReport(source_name=path.name))
+    if kind is FileKind.DICOM:
+        job.dataset = read_dicom(path)
+        ts = job.dataset.file_meta.TransferSyntaxUID
+        job.report.file_format = f"DICOM ({ts.name})"
+    else:
+        job.pixels = decode_raster(path)
+        job.view = render_raster_view(job.pixels)
+        job.report.file_format = path.suffix.lower().lstrip(".").upper()
+    job.report.frames_total = 1
+    return job
+
+
+def read_dicom(path: Path) -> pydicom.Dataset:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, force=True)
+            _ = list(ds.keys())
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
+        raise InvalidInput(f"not readable as DICOM ({type(exc).__name__})") from None
+    if len(ds) == 0:
+        raise InvalidInput("not a DICOM file (no data elements)")
+    meta = ds.file_meta
+    if meta.get("MediaStorageSOPClassUID") == MEDIA_DIRECTORY_STORAGE or "DirectoryRecordSequence" in ds:
+        raise InvalidInput("DICOMDIR media directory, not an image: skipped")
+    if "TransferSyntaxUID" not in meta:
+        meta.TransferSyntaxUID = _syntax_as_read(ds)
+    return ds
+
+
+def _syntax_as_read(ds: pydicom.Dataset):
+    implicit, little = ds.original_encoding
+    if implicit:
+        return ImplicitVRLittleEndian
+    return ExplicitVRLittleEndian if little else ExplicitVRBigEndian

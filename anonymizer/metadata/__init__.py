@@ -1,0 +1,1 @@
+"""Stage 3: header de-identification per DICOM PS3.15 Annex E."""

@@ -1,0 +1,211 @@
+"""Stage 3: apply the confidentiality profile to every element, nested ones included."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydicom import Dataset
+from pydicom.dataelem import DataElement
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.uid import UID_dictionary
+
+from anonymizer import __version__
+from anonymizer.config import PipelineConfig
+from anonymizer.job import Job, PhiHints
+from anonymizer.metadata.cleaning import clean_text
+from anonymizer.metadata.dates import shift_da, shift_dt
+from anonymizer.metadata.dummies import dummy_value, empty_value
+from anonymizer.metadata.keyed import date_offset_days, keyed_uid, pseudonym
+from anonymizer.metadata.profile import (
+    BASIC_PROFILE_CODE,
+    CLEAN_PIXEL_DATA_CODE,
+    OPTION_CODES,
+    ProfileOption,
+    ProfileTable,
+    load_profile_table,
+)
+from anonymizer.phi.hints import collect_phi_hints
+
+TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "PN"}
+PSEUDONYM_KEYWORDS = {"PatientID", "PatientName"}
+
+
+@dataclass(frozen=True)
+class ScrubContext:
+    table: ProfileTable
+    options: frozenset[ProfileOption]
+    key: bytes
+    patient_key: str  # the original PatientID (or name) that keys pseudonym and date offset
+    offset_days: int
+    hints: PhiHints
+
+    def has(self, option: ProfileOption) -> bool:
+        return option in self.options
+
+
+def scrub_metadata(job: Job, config: PipelineConfig) -> None:
+    ds = job.dataset
+    if ds is None:
+        job.report.stages.append("scrub metadata: not DICOM, nothing to scrub")
+        return
+    job.phi_hints = collect_phi_hints(ds)
+    patient_key = str(ds.get("PatientID", "") or ds.get("PatientName", "") or "")
+    ctx = ScrubContext(
+        table=load_profile_table(),
+        options=config.profile_options,
+        key=config.key,
+        patient_key=patient_key,
+        offset_days=date_offset_days(config.key, patient_key),
+        hints=job.phi_hints,
+    )
+    changed = scrub_dataset(ds, ctx)
+    changed += _scrub_file_meta(ds, ctx)
+    record_deidentification(ds, ctx.options, pixels_cleaned=False)
+    job.report.attributes_cleaned = changed
+    job.report.stages.append(f"scrub metadata: {changed} attributes cleaned")
+
+
+def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
+    changed = 0
+    for tag in list(ds.keys()):
+        element = ds[tag]
+        action = action_for(element, ctx)
+        if action == "X":
+            del ds[tag]
+            changed += 1
+            continue
+        if element.keyword in PSEUDONYM_KEYWORDS and action in ("Z", "D"):
+            # Z or D either way; a keyed pseudonym keeps a patient's files together.
+            changed += _set(element, pseudonym(ctx.key, ctx.patient_key))
+            continue
+        if action == "Z":
+            changed += _set(element, empty_value(element.VR))
+            continue
+        if element.VR == "SQ":
+            changed += sum(scrub_dataset(item, ctx) for item in element.value or [])
+            continue
+        if action == "D":
+            changed += _set(element, _dummy_for(element, ctx))
+        elif action == "U":
+            changed += _set(element, _remap_uids(element.value, ctx.key))
+        elif action == "C":
+            changed += _set(element, _clean(element, ctx))
+    return changed
+
+
+def action_for(element: DataElement, ctx: ScrubContext) -> str:
+    tag = element.tag
+    if tag.is_private:
+        return "X" if not ctx.has(ProfileOption.RETAIN_SAFE_PRIVATE) else "K"
+    group = tag.group
+    if 0x6000 <= group <= 0x60FF or 0x5000 <= group <= 0x50FF:
+        # Overlay planes and curves can carry burned-in annotations of their own.
+        return "K" if ctx.has(ProfileOption.CLEAN_GRAPHICS) else "X"
+    row = ctx.table.lookup(int(tag))
+    if row is not None:
+        return row.action(ctx.options)
+    return _action_for_unlisted(element, ctx)
+
+
+def _action_for_unlisted(element: DataElement, ctx: ScrubContext) -> str:
+    """Public attributes the table does not list (README, "Attributes not in the table")."""
+    vr = element.VR
+    if vr == "PN":
+        return "X"
+    if vr in ("DA", "DT"):
+        if ctx.has(ProfileOption.RETAIN_LONGITUDINAL_FULL_DATES):
+            return "K"
+        return "C" if ctx.has(ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES) else "X"
+    if vr in ("LT", "ST", "UT"):
+        return "C" if ctx.has(ProfileOption.CLEAN_DESCRIPTORS) else "X"
+    if vr == "UI" and not ctx.has(ProfileOption.RETAIN_UIDS):
+        # Well-known UIDs name classes and syntaxes; any other UID names an instance.
+        values = element.value if isinstance(element.value, MultiValue) else [element.value]
+        if any(v and str(v) not in UID_dictionary for v in values):
+            return "U"
+    return "K"
+
+
+def _set(element: DataElement, value) -> int:
+    if element.value == value:
+        return 0
+    element.value = value
+    return 1
+
+
+def _dummy_for(element: DataElement, ctx: ScrubContext):
+    if element.VR == "UI":
+        return _remap_uids(element.value, ctx.key)
+    return dummy_value(element.VR)
+
+
+def _remap_uids(value, key: bytes):
+    if value in (None, ""):
+        return value
+    if isinstance(value, MultiValue):
+        return [keyed_uid(key, str(v)) for v in value]
+    return keyed_uid(key, str(value))
+
+
+def _clean(element: DataElement, ctx: ScrubContext):
+    """Action C: shift dates, keep times, strip identifiers from text."""
+    vr, value = element.VR, element.value
+    if value in (None, ""):
+        return value
+    values = list(value) if isinstance(value, MultiValue) else [value]
+    if vr == "DA":
+        cleaned = [shift_da(str(v), ctx.offset_days) for v in values]
+    elif vr == "DT":
+        cleaned = [shift_dt(str(v), ctx.offset_days) for v in values]
+    elif vr in TEXT_VRS:
+        cleaned = [clean_text(str(v), ctx.hints) for v in values]
+    elif vr == "UI":
+        return _remap_uids(value, ctx.key)
+    else:
+        return value  # TM, numbers, codes: identify no one once dates have moved
+    kept = [v for v in cleaned if v]
+    if not kept:
+        return empty_value(vr)
+    return kept if len(kept) > 1 else kept[0]
+
+
+def _scrub_file_meta(ds: Dataset, ctx: ScrubContext) -> int:
+    meta = getattr(ds, "file_meta", None)
+    if meta is None:
+        return 0
+    changed = 0
+    if "SourceApplicationEntityTitle" in meta:
+        del meta.SourceApplicationEntityTitle
+        changed += 1
+    if "MediaStorageSOPInstanceUID" in meta:
+        new = ds.get("SOPInstanceUID") or _remap_uids(meta.MediaStorageSOPInstanceUID, ctx.key)
+        if not ctx.has(ProfileOption.RETAIN_UIDS):
+            meta.MediaStorageSOPInstanceUID = new
+            changed += 1
+    return changed
+
+
+def record_deidentification(ds: Dataset, options: frozenset[ProfileOption], pixels_cleaned: bool) -> None:
+    """PatientIdentityRemoved, DeidentificationMethod and its CID 7050 codes."""
+    ds.PatientIdentityRemoved = "YES"
+    codes = [BASIC_PROFILE_CODE]
+    if pixels_cleaned:
+        codes.append(CLEAN_PIXEL_DATA_CODE)
+    codes += sorted(OPTION_CODES[o] for o in options)
+    # LO is 64 characters at most, but multi-valued: one value per method applied.
+    ds.DeidentificationMethod = [f"medical-anonymizer {__version__}"] + [m[:64] for _, m in codes]
+    items = []
+    for value, meaning in codes:
+        item = Dataset()
+        item.CodeValue = value
+        item.CodingSchemeDesignator = "DCM"
+        item.CodeMeaning = meaning
+        items.append(item)
+    ds.DeidentificationMethodCodeSequence = Sequence(items)
+    if ProfileOption.RETAIN_LONGITUDINAL_FULL_DATES in options:
+        ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
+    elif ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES in options:
+        ds.LongitudinalTemporalInformationModified = "MODIFIED"
+    else:
+        ds.LongitudinalTemporalInformationModified = "REMOVED"

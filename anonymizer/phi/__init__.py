@@ -1,0 +1,1 @@
+"""Is this text PHI? Header hints, patterns, allow-list, optional NER."""

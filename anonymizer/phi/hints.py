@@ -1,0 +1,69 @@
+"""Copy identifying header values into PhiHints before stage 3 removes them.
+
+Stage 5 uses them to recognise the same values burned into the pixels, and the
+descriptor cleaner to strip them from free text. They live in memory only.
+"""
+
+from __future__ import annotations
+
+from pydicom import Dataset
+from pydicom.multival import MultiValue
+
+from anonymizer.job import PhiHints
+
+IDENTIFIER_KEYWORDS = (
+    "PatientID", "OtherPatientIDs", "AccessionNumber", "IssuerOfPatientID", "StudyID",
+    "MedicalRecordLocator", "RequestedProcedureID", "ScheduledProcedureStepID",
+    "PerformedProcedureStepID", "AdmissionID", "ServiceEpisodeID",
+    "DeviceSerialNumber", "PlateID", "CassetteID", "DetectorID",
+)
+INSTITUTION_KEYWORDS = (
+    "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "StationName",
+    "ReferringPhysicianAddress", "PatientAddress", "PatientTelephoneNumbers",
+    "ReferringPhysicianTelephoneNumbers", "CountryOfResidence", "RegionOfResidence",
+)
+# Shorter fragments match too much ordinary text to be useful evidence.
+MIN_HINT_LENGTH = 2
+
+
+def _values(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (MultiValue, list, tuple)):
+        return [str(v) for v in value if v not in (None, "")]
+    return [str(value)]
+
+
+def _name_parts(value) -> set[str]:
+    """A PN's components (family^given^middle^prefix^suffix, up to three groups)."""
+    text = str(value)
+    parts = {text.replace("^", " ").strip()}
+    for group in text.split("="):
+        for component in group.split("^"):
+            parts.update(component.split())
+    return {p.strip(" ,.") for p in parts if len(p.strip(" ,.")) >= MIN_HINT_LENGTH}
+
+
+def collect_phi_hints(ds: Dataset) -> PhiHints:
+    hints = PhiHints()
+    for element in _walk(ds):
+        vr = element.VR
+        if vr == "PN":
+            for value in _values(element.value):
+                hints.names |= _name_parts(value)
+        elif vr in ("DA", "DT"):
+            hints.dates |= {v.strip()[:8] for v in _values(element.value) if len(v.strip()) >= 8}
+        elif element.keyword in IDENTIFIER_KEYWORDS:
+            hints.identifiers |= {v.strip() for v in _values(element.value) if len(v.strip()) >= MIN_HINT_LENGTH}
+        elif element.keyword in INSTITUTION_KEYWORDS:
+            hints.institutions |= {v.strip() for v in _values(element.value) if len(v.strip()) >= MIN_HINT_LENGTH}
+    return hints
+
+
+def _walk(ds: Dataset):
+    for element in ds:
+        if element.VR == "SQ":
+            for item in element.value or []:
+                yield from _walk(item)
+        else:
+            yield element

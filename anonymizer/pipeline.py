@@ -1,0 +1,67 @@
+"""The seven stages, in order, over one Job (DESIGN.md, "The seven stages")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from anonymizer.config import PipelineConfig
+from anonymizer.errors import AnonymizerError, NonMedicalImage
+from anonymizer.job import FileReport, Job, PhiHints
+from anonymizer.loading import open_job
+from anonymizer.metadata.scrub import scrub_metadata
+from anonymizer.redaction import redact
+from anonymizer.saving import output_path_for, save
+from anonymizer.validation import validate
+from classifier.stage import classify
+from ocr.detect import detect_text
+from ocr.preprocess import enhance
+
+Stage = Callable[[Job, PipelineConfig], None]
+
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("classify", classify),
+    ("validate", validate),
+    ("scrub metadata", scrub_metadata),
+    ("enhance", enhance),
+    ("detect text", detect_text),
+    ("redact", redact),
+    ("save", save),
+)
+
+
+def run_stages(job: Job, config: PipelineConfig) -> None:
+    for name, stage in STAGES:
+        try:
+            stage(job, config)
+        except AnonymizerError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported as a one-line reason, never a traceback
+            raise AnonymizerError(f"internal error in stage '{name}' ({type(exc).__name__}: "
+                                  f"{scrub_message(str(exc), job.phi_hints)})") from exc
+
+
+def run_file(source: Path, out_dir: Path, config: PipelineConfig) -> FileReport:
+    """De-identify one file. Never raises for a bad file: the report says what happened."""
+    report = FileReport(source_name=source.name)
+    job = None
+    try:
+        job = open_job(source)
+        report = job.report
+        job.output_path = output_path_for(job, out_dir)
+        run_stages(job, config)
+        report.status = "written"
+    except NonMedicalImage as exc:
+        report.status, report.reason = "rejected", exc.reason
+    except AnonymizerError as exc:
+        report.status, report.reason = "failed", exc.reason
+    return report
+
+
+def scrub_message(message: str, hints: PhiHints, limit: int = 160) -> str:
+    """An exception text may quote a value; hide every known identifier and cap its length."""
+    for value in sorted(hints.all_values(), key=len, reverse=True):
+        message = re.sub(re.escape(value), "***", message, flags=re.IGNORECASE)
+    message = re.sub(r"\d[\d.]{7,}", "***", message)  # UIDs and long numbers
+    return message[:limit]

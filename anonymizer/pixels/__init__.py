@@ -1,0 +1,1 @@
+"""Pixel I/O, split as pydicom's own pixels package is: decode, render, encode."""

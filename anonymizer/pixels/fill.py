@@ -1,0 +1,62 @@
+"""Values to paint over text: inpainting from the surroundings, or a value that renders black."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from pydicom import Dataset
+from pydicom.pixels import apply_color_lut
+
+from anonymizer.pixels.syntax import keeps_stored_colour
+
+
+def value_range(pixels: np.ndarray, ds: Dataset | None) -> tuple[int, int]:
+    """The stored values a pixel may take: BitsStored and signedness for DICOM."""
+    if ds is None or not np.issubdtype(pixels.dtype, np.integer):
+        if np.issubdtype(pixels.dtype, np.integer):
+            info = np.iinfo(pixels.dtype)
+            return int(info.min), int(info.max)
+        return int(np.floor(pixels.min())), int(np.ceil(pixels.max()))
+    bits = int(ds.get("BitsStored", ds.BitsAllocated))
+    if int(ds.get("PixelRepresentation", 0)) == 1:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+def black_value(pixels: np.ndarray, ds: Dataset | None):
+    """A value per sample that the photometric interpretation shows as black."""
+    if ds is None:
+        return 0  # raster: BGR(A) zero; alpha is kept by the caller
+    photometric = ds.get("PhotometricInterpretation", "MONOCHROME2")
+    if photometric == "MONOCHROME1":
+        return pixels.max()
+    if photometric == "MONOCHROME2":
+        return pixels.min()  # below any window a viewer would pick from this image
+    if photometric == "PALETTE COLOR":
+        return _darkest_palette_index(ds, pixels)
+    if photometric in ("YBR_FULL", "YBR_FULL_422") and keeps_stored_colour(ds.file_meta.TransferSyntaxUID):
+        mid = 1 << (int(ds.get("BitsStored", 8)) - 1)
+        return np.array([0, mid, mid], dtype=pixels.dtype)
+    return 0
+
+
+def _darkest_palette_index(ds: Dataset, pixels: np.ndarray) -> int:
+    descriptor = ds.RedPaletteColorLookupTableDescriptor
+    entries = int(descriptor[0]) or 65536
+    first = int(descriptor[1])
+    indices = np.arange(first, first + entries, dtype=pixels.dtype)
+    colours = apply_color_lut(indices, ds).astype(np.int64)
+    return int(indices[int(np.argmin(colours.sum(axis=-1)))])
+
+
+def inpaint_frame(frame: np.ndarray, mask: np.ndarray, radius: int, low: int, high: int) -> np.ndarray:
+    """TELEA inpainting of ``mask`` in stored values of any depth and sample count."""
+    mask8 = mask.astype(np.uint8) * 255
+    if frame.dtype == np.uint8 and (frame.ndim == 2 or frame.shape[2] == 3):
+        return cv2.inpaint(frame, mask8, radius, cv2.INPAINT_TELEA)
+    channels = [frame] if frame.ndim == 2 else [frame[..., c] for c in range(frame.shape[2])]
+    filled = []
+    for channel in channels:
+        result = cv2.inpaint(np.ascontiguousarray(channel, dtype=np.float32), mask8, radius, cv2.INPAINT_TELEA)
+        filled.append(np.clip(np.rint(result), low, high).astype(frame.dtype))
+    return filled[0] if frame.ndim == 2 else np.stack(filled, axis=-1)

@@ -1,0 +1,97 @@
+"""Stage 6: paint over PHI text in the stored pixel values, in every frame that shows it.
+
+Scope: with --scope border (default) only PHI boxes that touch the margin band are
+changed; PHI in the centre goes to the review list, because the centre is anatomy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from anonymizer.config import PipelineConfig
+from anonymizer.job import FileKind, Job, TextRegion, Verdict
+from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
+
+# A frame "shows" a region found on another frame when the 8-bit view of the box differs
+# by at most this mean absolute value: the same overlay over slowly changing anatomy.
+SAME_CONTENT_TOLERANCE = 2.0
+
+
+def frames_showing(job: Job, region: TextRegion, box) -> list[int]:
+    view = job.view
+    patch = view[region.frame, box.top:box.bottom, box.left:box.right].astype(np.int16)
+    frames = []
+    for index in range(view.shape[0]):
+        other = view[index, box.top:box.bottom, box.left:box.right].astype(np.int16)
+        if index == region.frame or np.abs(other - patch).mean() <= SAME_CONTENT_TOLERANCE:
+            frames.append(index)
+    return frames
+
+
+def should_redact(region: TextRegion, config: PipelineConfig) -> bool:
+    return region.verdict is Verdict.PHI and (region.in_border or config.scope == "everywhere")
+
+
+def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
+    frames, rows, cols = job.pixels.shape[:3]
+    mask = np.zeros((frames, rows, cols), dtype=bool)
+    for region in job.regions:
+        if not should_redact(region, config):
+            continue
+        box = region.box.padded(config.padding, rows, cols)
+        for index in frames_showing(job, region, box):
+            mask[index, box.top:box.bottom, box.left:box.right] = True
+        region.redacted = True
+    return mask
+
+
+def _uses_solid_fill(job: Job, config: PipelineConfig) -> bool:
+    if config.fill == "solid":
+        return True
+    ds = job.dataset
+    # Palette indices and single bits have no neighbourhood to interpolate.
+    return ds is not None and (ds.get("PhotometricInterpretation") == "PALETTE COLOR" or int(ds.BitsAllocated) == 1)
+
+
+def apply_mask(job: Job, mask: np.ndarray, config: PipelineConfig) -> None:
+    pixels = job.pixels
+    low, high = value_range(pixels, job.dataset)
+    solid = _uses_solid_fill(job, config)
+    black = black_value(pixels, job.dataset)
+    colour_channels = 3 if job.kind is FileKind.RASTER and pixels.ndim == 4 else None
+    for index in np.flatnonzero(mask.any(axis=(1, 2))):
+        frame_mask = mask[index]
+        frame = pixels[index]
+        if solid:
+            filled = frame.copy()
+            if colour_channels:
+                filled[frame_mask, :colour_channels] = 0  # keep alpha as it was
+            else:
+                filled[frame_mask] = black
+        else:
+            target = frame[..., :colour_channels] if colour_channels else frame
+            painted = inpaint_frame(np.ascontiguousarray(target), frame_mask, config.inpaint_radius, low, high)
+            filled = frame.copy()
+            if colour_channels:
+                filled[..., :colour_channels][frame_mask] = painted[frame_mask]
+            else:
+                filled[frame_mask] = painted[frame_mask]
+        pixels[index][frame_mask] = filled[frame_mask]
+
+
+def redact(job: Job, config: PipelineConfig) -> None:
+    if job.pixels is None:
+        job.report.stages.append("redact: no pixels")
+        return
+    mask = build_mask(job, config)
+    if mask.any():
+        apply_mask(job, mask, config)
+    job.redaction_mask = mask
+    job.pixels_changed = bool(mask.any())
+    redacted = sum(r.redacted for r in job.regions)
+    review = sum(1 for r in job.regions if r.verdict is Verdict.PHI and not r.redacted)
+    job.report.regions_redacted = redacted
+    job.report.regions_review = review
+    job.report.pixels_changed = job.pixels_changed
+    fill = "solid" if _uses_solid_fill(job, config) else "TELEA inpainting"
+    job.report.stages.append(f"redact: {redacted} region(s) by {fill}, {review} central left for review")

@@ -1,0 +1,72 @@
+"""Stage 7: write OUTPUT_DIR/anonymized_<name>, atomically, losing nothing but the PHI."""
+
+from __future__ import annotations
+
+import shutil
+
+import cv2
+
+from anonymizer.atomic import write_atomically, write_bytes_atomically
+from anonymizer.config import PipelineConfig
+from anonymizer.errors import UnsafeToWrite
+from anonymizer.job import FileKind, Job
+from anonymizer.metadata.scrub import record_deidentification
+from anonymizer.pixels.encoding import write_back
+from anonymizer.pixels.raster_metadata import strip_jpeg_metadata, strip_png_metadata
+
+OUTPUT_PREFIX = "anonymized_"
+JPEG_QUALITY = 95
+
+
+def output_path_for(job: Job, out_dir):
+    return out_dir / f"{OUTPUT_PREFIX}{job.source.name}"
+
+
+def save(job: Job, config: PipelineConfig) -> None:
+    target = job.output_path
+    if target is None:
+        raise UnsafeToWrite("no output path was set")
+    if job.kind is FileKind.DICOM:
+        _save_dicom(job, config)
+    else:
+        _save_raster(job)
+    job.report.output_path = str(target)
+
+
+def _save_dicom(job: Job, config: PipelineConfig) -> None:
+    ds = job.dataset
+    how = "pixel data kept byte for byte"
+    if job.pixels_changed:
+        how = write_back(ds, job.pixels, job.redaction_mask)
+        record_deidentification(ds, config.profile_options, pixels_cleaned=True)
+    write_atomically(job.output_path, lambda temp: ds.save_as(temp, enforce_file_format=True))
+    job.report.stages.append(f"save: DICOM, {how}")
+
+
+def _save_raster(job: Job) -> None:
+    suffix = job.source.suffix.lower()
+    target = job.output_path
+    if job.pixels_changed:
+        params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if suffix in (".jpg", ".jpeg") else []
+        ok, encoded = cv2.imencode(suffix, job.pixels[0], params)
+        if not ok:
+            raise UnsafeToWrite(f"could not encode the redacted image as {suffix}")
+        write_bytes_atomically(target, encoded.tobytes())
+        how = "re-encoded at quality 95" if params else "re-encoded losslessly"
+    elif suffix in (".jpg", ".jpeg"):
+        write_bytes_atomically(target, strip_jpeg_metadata(job.source.read_bytes()))
+        how = "image data kept byte for byte, metadata segments removed"
+    elif suffix == ".png":
+        write_bytes_atomically(target, strip_png_metadata(job.source.read_bytes()))
+        how = "image data kept byte for byte, metadata chunks removed"
+    elif suffix == ".bmp":
+        write_atomically(target, lambda temp: shutil.copyfile(job.source, temp))
+        how = "copied (BMP carries no metadata)"
+    else:
+        # TIFF tags can hold anything; re-encoding from the decoded pixels drops them.
+        ok, encoded = cv2.imencode(suffix, job.pixels[0])
+        if not ok:
+            raise UnsafeToWrite(f"could not encode the image as {suffix}")
+        write_bytes_atomically(target, encoded.tobytes())
+        how = "re-encoded losslessly without its tags"
+    job.report.stages.append(f"save: {suffix.lstrip('.').upper()}, {how}")

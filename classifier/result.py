@@ -1,0 +1,22 @@
+"""The outcome of classification, as the summary box reports it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ANATOMIES = ("chest", "skull", "dental", "pelvic", "other")
+
+
+@dataclass(frozen=True)
+class Classification:
+    medical: bool | None  # None: nobody could tell (no CLIP model for a raster image)
+    anatomy: str  # one of ANATOMIES, or "" when not classified
+    method: str  # "DICOM header", "CLIP zero-shot", ...
+    detail: str = ""
+
+    def describe(self) -> str:
+        if self.medical is None:
+            return f"not classified ({self.detail})"
+        if not self.medical:
+            return f"non-medical ({self.method}{', ' + self.detail if self.detail else ''})"
+        return f"medical, {self.anatomy} ({self.method})"

@@ -1,0 +1,1 @@
+"""OCR engines, their merge, and the CLAHE pre-processing that helps them read."""

