@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +33,12 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 )
 
 
+def quiet_pydicom() -> None:
+    """pydicom's warnings quote element values (UIDs, names): none may reach a log."""
+    logging.getLogger("pydicom").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module=r"pydicom(\..*)?")
+
+
 def run_stages(job: Job, config: PipelineConfig) -> None:
     for name, stage in STAGES:
         try:
@@ -44,8 +52,8 @@ def run_stages(job: Job, config: PipelineConfig) -> None:
 
 def run_file(source: Path, out_dir: Path, config: PipelineConfig) -> FileReport:
     """De-identify one file. Never raises for a bad file: the report says what happened."""
+    quiet_pydicom()
     report = FileReport(source_name=source.name)
-    job = None
     try:
         job = open_job(source)
         report = job.report

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
 from anonymizer.config import PipelineConfig
 from anonymizer.errors import UnsafeToWrite
@@ -11,10 +10,8 @@ from anonymizer.job import Box, Job, TextRegion
 from anonymizer.phi.classify import classify_region
 from ocr.engine import OcrBox, OcrEngine
 from ocr.merge import merge_boxes
+from ocr.plausibility import is_plausible_text
 from ocr.registry import load_engines
-
-_HAS_ALNUM = re.compile(r"[A-Za-z0-9]")
-
 
 def touches_border(box: Box, rows: int, cols: int, margin: int) -> bool:
     return (box.left < margin or box.top < margin
@@ -60,7 +57,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     frames = distinct_frames(job)
     for frame_index in frames:
         boxes = [b for b in read_frame(engines, job.view[frame_index], failed)
-                 if b.confidence >= config.confidence and _HAS_ALNUM.search(b.text)]
+                 if b.confidence >= config.confidence and is_plausible_text(b.box, b.text, rows)]
         for b in boxes:
             counts[b.engine] += 1
         for merged in merge_boxes(boxes, config.iou_threshold):

@@ -16,14 +16,26 @@ class MergedBox:
     engines: set[str] = field(default_factory=set)
 
 
+# Engines differ in granularity (PP-OCR reads lines, Tesseract words): a box lying
+# almost wholly inside another is the same text seen at a finer grain.
+CONTAINMENT_THRESHOLD = 0.8
+
+
+def same_text(a: Box, b: Box, iou_threshold: float) -> bool:
+    if a.iou(b) >= iou_threshold:
+        return True
+    smaller = min(a.area, b.area)
+    return smaller > 0 and a.intersection_area(b) / smaller >= CONTAINMENT_THRESHOLD
+
+
 def merge_boxes(boxes: list[OcrBox], iou_threshold: float) -> list[MergedBox]:
     """Greedy, most confident first: a box joins the first region it overlaps at IoU >=
-    threshold. The region keeps the union of the boxes (so redaction covers what any
-    engine saw) and the text of its most confident reading."""
+    threshold (or lies inside). The region keeps the union of the boxes (so redaction
+    covers what any engine saw) and the text of its most confident reading."""
     merged: list[MergedBox] = []
     for candidate in sorted(boxes, key=lambda b: b.confidence, reverse=True):
         for region in merged:
-            if region.box.iou(candidate.box) >= iou_threshold:
+            if same_text(region.box, candidate.box, iou_threshold):
                 region.box = region.box.union(candidate.box)
                 region.engines.add(candidate.engine)
                 break

@@ -36,11 +36,17 @@ class TesseractEngine:
         tesserocr = self._tesserocr
         self._api.SetImage(Image.fromarray(as_grey(image)))
         self._api.Recognize()
-        level = tesserocr.RIL.TEXTLINE
+        # Words, not lines: Tesseract's line grouping joins neighbouring overlay rows.
+        level = tesserocr.RIL.WORD
         boxes = []
         iterator = self._api.GetIterator()
+        if iterator is None:
+            return []
         for line in tesserocr.iterate_level(iterator, level):
-            text = (line.GetUTF8Text(level) or "").strip()
+            try:
+                text = (line.GetUTF8Text(level) or "").strip()
+            except RuntimeError:  # tesserocr's way of saying "no text here"
+                continue
             bbox = line.BoundingBox(level)
             if not text or bbox is None:
                 continue

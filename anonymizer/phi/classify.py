@@ -40,9 +40,15 @@ def evidence(text: str, hints: PhiHints) -> str | None:
     return None
 
 
+# One letter or digit identifies no one; markers such as "L" or "R" are clinical.
+MIN_IDENTIFYING_CHARACTERS = 2
+
+
 def classify_region(region: TextRegion, hints: PhiHints, policy: str) -> None:
     reason = evidence(region.text, hints)
-    if reason:
+    if sum(c.isalnum() for c in region.text) < MIN_IDENTIFYING_CHARACTERS:
+        region.verdict, region.reason = Verdict.SAFE, "too short to identify anyone"
+    elif reason:
         region.verdict, region.reason = Verdict.PHI, reason
     elif policy == "all":
         region.verdict, region.reason = Verdict.PHI, "text policy all: every text is redacted"

@@ -68,7 +68,8 @@ def render_colour(ds: Dataset, stored: np.ndarray) -> np.ndarray:
     ts = ds.file_meta.TransferSyntaxUID
     rgb = stored
     if photometric in ("YBR_FULL", "YBR_FULL_422") and keeps_stored_colour(ts):
-        rgb = convert_color_space(stored, "YBR_FULL", "RGB", per_frame=True)
+        # convert_color_space works in place; the stored values must stay as they are.
+        rgb = convert_color_space(stored.copy(), "YBR_FULL", "RGB", per_frame=True)
     bits = int(ds.get("BitsStored", 8) or 8)
     if bits > 8:
         return stretch_to_uint8(rgb, 0, (1 << bits) - 1)

@@ -1,0 +1,62 @@
+"""Fixtures: pydicom's bundled corpus, the shared TCIA files, and OCR helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_KEY = b"medical-anonymizer test key, not secret"
+
+
+def shared_dir() -> Path:
+    """../shared beside the checkout (as CI lays it out), or $ANONYMIZER_SHARED."""
+    path = Path(os.environ.get("ANONYMIZER_SHARED", REPO.parent / "shared"))
+    if not (path / "data" / "tcia-pseudo-phi").is_dir():
+        pytest.fail(f"shared data not found at {path}; set ANONYMIZER_SHARED")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tcia_dir() -> Path:
+    return shared_dir() / "data" / "tcia-pseudo-phi"
+
+
+@pytest.fixture(scope="session")
+def ground_truth(tcia_dir) -> dict:
+    return json.loads((tcia_dir / "ground_truth.json").read_text())
+
+
+@pytest.fixture
+def config():
+    from anonymizer.config import PipelineConfig
+
+    return PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr", "tesseract"))
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "ANONYMIZER_KEY": TEST_KEY.decode(), **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(REPO / "pipeline_run.py"), *args],
+        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
+    )
+
+
+def read_text_in_box(image: np.ndarray, left: int, top: int, width: int, height: int, pad: int = 6) -> str:
+    """Everything either engine can read in a box (padded, upscaled 3x): the verifier."""
+    import cv2
+
+    from ocr.registry import load_engines
+
+    rows, cols = image.shape[:2]
+    crop = image[max(top - pad, 0):min(top + height + pad, rows), max(left - pad, 0):min(left + width + pad, cols)]
+    crop = cv2.resize(crop, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+    crop = cv2.copyMakeBorder(crop, 20, 20, 20, 20, cv2.BORDER_REPLICATE)
+    engines, _ = load_engines(("rapidocr", "tesseract"), None)
+    return " ".join(box.text for engine in engines for box in engine.read(crop))
