@@ -1,0 +1,56 @@
+# medical-anonymizer: CPU image with every OCR model inside; nothing is fetched at run time.
+#   docker build -t medical-anonymizer .
+#   docker run --rm -v "$PWD/input:/data/input:ro" -v "$PWD/output:/data/output" \
+#       medical-anonymizer /data/input /data/output
+# Build without the optional torch models (smaller image): --build-arg WITH_OPTIONAL_MODELS=0
+FROM python:3.11-slim-bookworm
+
+ARG WITH_OPTIONAL_MODELS=1
+# torch must come from the CPU wheel index: PyPI's default torch is a multi-GB CUDA build.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ARG CLIP_MODEL_ID=openai/clip-vit-base-patch32
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HOME=/models/huggingface \
+    EASYOCR_MODULE_PATH=/models/easyocr \
+    ANONYMIZER_CLIP_MODEL=/models/clip
+
+# libGL and glib: rapidocr-onnxruntime pulls the full opencv-python, which links them.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt requirements-ml.txt ./
+RUN pip install -r requirements.txt
+
+# Optional engines: torch (CPU), transformers for CLIP, EasyOCR; and their weights,
+# fetched here at build time so the running container needs no network.
+# hadolint ignore=DL3013
+RUN if [ "$WITH_OPTIONAL_MODELS" = "1" ]; then \
+        pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0 \
+        && pip install -r requirements-ml.txt easyocr==1.7.2 \
+        && python -c "from huggingface_hub import snapshot_download; snapshot_download('$CLIP_MODEL_ID', local_dir='/models/clip', allow_patterns=['*.json', '*.txt', '*.safetensors'])" \
+        && python -c "import easyocr; easyocr.Reader(['en'], gpu=False, model_storage_directory='/models/easyocr/model', verbose=False)"; \
+    fi
+
+COPY pyproject.toml README.md pipeline_run.py ./
+COPY anonymizer ./anonymizer
+COPY ocr ./ocr
+COPY classifier ./classifier
+RUN pip install --no-deps . \
+    && useradd --create-home --uid 10001 anonymizer \
+    && mkdir -p /data/input /data/output \
+    && chown anonymizer /data/output
+
+# From here on the container is offline by construction.
+ENV HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1
+
+USER 10001
+ENTRYPOINT ["medical-anonymizer"]
+CMD ["--help"]

@@ -1,0 +1,66 @@
+"""Stage 3 at the level issue 2 asks for: Basic Profile, private tags, overlays, UIDs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom
+from pydicom.data import get_testdata_file
+
+from anonymizer.loading import open_job
+from anonymizer.metadata.profile import load_profile_table
+from anonymizer.metadata.scrub import scrub_metadata
+
+
+def scrubbed(name: str, config):
+    job = open_job(Path(get_testdata_file(name)))
+    original = pydicom.dcmread(get_testdata_file(name))
+    scrub_metadata(job, config)
+    return original, job.dataset, job
+
+
+def test_profile_table_covers_all_621_rows_with_repeating_groups():
+    table = load_profile_table()
+    assert len(table) == 621
+    assert table.lookup(0x60023000).name == "Overlay Data"
+    assert table.lookup(0x50100010).name == "Curve Data"
+
+
+def test_ct_header_is_scrubbed(config):
+    original, ds, job = scrubbed("CT_small.dcm", config)
+    assert ds.PatientIdentityRemoved == "YES"
+    assert str(ds.PatientName) != str(original.PatientName) and str(ds.PatientName).startswith("ANON")
+    assert ds.PatientID == str(ds.PatientName)
+    assert ds.get("PatientBirthDate") in (None, "")
+    assert ds.SOPInstanceUID.startswith("2.25.") and ds.SOPInstanceUID != original.SOPInstanceUID
+    assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+    assert ds.StudyInstanceUID.startswith("2.25.")
+    assert ds.SOPClassUID == original.SOPClassUID  # class UIDs identify no one
+    assert not any(element.tag.is_private for element in ds.iterall())
+    assert job.report.attributes_cleaned > 10
+    assert original.PatientName.family_name in job.phi_hints.names
+
+
+def test_overlays_are_removed(config):
+    original, ds, _ = scrubbed("examples_overlay.dcm", config)
+    assert any(0x6000 <= e.tag.group <= 0x60FF for e in original)
+    assert not any(0x6000 <= e.tag.group <= 0x60FF for e in ds)
+
+
+def test_dates_shift_consistently_for_one_patient(config):
+    _, first, _ = scrubbed("CT_small.dcm", config)
+    _, second, _ = scrubbed("CT_small.dcm", config)
+    original = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    assert first.StudyDate == second.StudyDate != original.StudyDate
+    assert first.StudyInstanceUID == second.StudyInstanceUID
+
+
+def test_private_sequences_nested_are_removed(config):
+    from anonymizer.job import PhiHints
+    from anonymizer.metadata.scrub import ScrubContext, scrub_dataset
+
+    ds = pydicom.dcmread(get_testdata_file("nested_priv_SQ.dcm"))
+    assert any(e.tag.is_private for e in ds.iterall())
+    ctx = ScrubContext(load_profile_table(), config.profile_options, config.key, "", -400, PhiHints())
+    scrub_dataset(ds, ctx)
+    assert not any(e.tag.is_private for e in ds.iterall())
