@@ -1,0 +1,57 @@
+"""Issue 2, item 3 (detect text): engines load locally, degrade, and merge by IoU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from anonymizer.job import Box
+from ocr.engine import OcrBox
+from ocr.merge import merge_boxes
+from ocr.registry import load_engines
+
+
+def test_bundled_engines_load_offline_and_easyocr_absence_is_said_once(tmp_path):
+    engines, notices = load_engines(("rapidocr", "tesseract", "easyocr"), tmp_path / "no-weights")
+    assert [e.name for e in engines] == ["rapidocr", "tesseract"]
+    assert len(notices) == 1 and "EasyOCR not used" in notices[0]
+
+
+def test_merge_joins_boxes_at_iou_half_and_keeps_the_union():
+    a = OcrBox(Box(10, 10, 100, 20), "DOB 07.22.1943", 0.9, "rapidocr")
+    b = OcrBox(Box(12, 11, 100, 20), "D0B 07.22.1943", 0.6, "tesseract")
+    c = OcrBox(Box(300, 10, 50, 20), "CHEST", 0.8, "tesseract")
+    merged = merge_boxes([a, b, c], 0.5)
+    assert len(merged) == 2
+    first = next(m for m in merged if m.engines == {"rapidocr", "tesseract"})
+    assert first.text == "DOB 07.22.1943" and first.box == Box(10, 10, 102, 21)
+
+
+def test_a_failing_engine_degrades_to_the_other_with_one_warning(tmp_path, tcia_dir, config, monkeypatch):
+    from anonymizer.pipeline import run_file
+    from ocr.tesseract import TesseractEngine
+
+    def broken(self, image):
+        raise RuntimeError("engine crashed")
+
+    monkeypatch.setattr(TesseractEngine, "read", broken)
+    report = run_file(tcia_dir / "2_ORIGINAL.dcm", tmp_path, config)
+    assert report.status == "written"
+    assert report.regions_redacted >= 2
+    assert sum("tesseract failed" in w for w in report.warnings) == 1
+
+
+def test_all_engines_failing_means_nothing_is_written(tmp_path, tcia_dir, config, monkeypatch):
+    from anonymizer.pipeline import run_file
+    from ocr.rapid import RapidOcrEngine
+    from ocr.tesseract import TesseractEngine
+
+    def broken(self, image):
+        raise RuntimeError("engine crashed")
+
+    monkeypatch.setattr(TesseractEngine, "read", broken)
+    monkeypatch.setattr(RapidOcrEngine, "read", broken)
+    report = run_file(tcia_dir / "2_ORIGINAL.dcm", tmp_path, config)
+    assert report.status == "failed" and "not scanned" in report.reason
+    assert not any(Path(tmp_path).iterdir())
