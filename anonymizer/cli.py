@@ -7,6 +7,7 @@ input; 3 some files of a batch failed.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -14,6 +15,15 @@ import click
 from anonymizer.config import DEFAULT_OCR_ENGINES, PipelineConfig
 
 EXIT_OK, EXIT_NON_MEDICAL, EXIT_INVALID, EXIT_BATCH_FAILURES = 0, 1, 2, 3
+
+
+def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from anonymizer.metadata.strategy import default_strategy_text
+
+    click.echo(default_strategy_text(), nl=False)
+    ctx.exit(0)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -38,6 +48,14 @@ EXIT_OK, EXIT_NON_MEDICAL, EXIT_INVALID, EXIT_BATCH_FAILURES = 0, 1, 2, 3
 @click.option("--clip-model", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Local CLIP model directory for classifying raster images (or $ANONYMIZER_CLIP_MODEL).")
 @click.option("--skip-classification", is_flag=True, help="Do not classify; process every file as medical.")
+@click.option("--strategy", "strategy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="YAML strategy file (actions per tag, keyword, VR or private creator; "
+                                 "keep/remove lists; options). Default: the shipped strategy.")
+@click.option("--options", "profile_options", default=None, metavar="NAME[,NAME...]",
+              help="PS3.15 options in force, replacing the strategy's (e.g. retain-uids,clean-descriptors; "
+                   "'none' for the Basic Profile alone).")
+@click.option("--print-strategy", is_flag=True, expose_value=False, is_eager=True, callback=_print_strategy,
+              help="Print the shipped default strategy file and exit.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Project key for UIDs, pseudonyms and date shifts (or $ANONYMIZER_KEY / $ANONYMIZER_KEY_FILE). "
                    "Without one a random key is used and re-runs will not match.")
@@ -45,7 +63,8 @@ EXIT_OK, EXIT_NON_MEDICAL, EXIT_INVALID, EXIT_BATCH_FAILURES = 0, 1, 2, 3
               help="Write a file even when no OCR engine could scan its pixels (privacy risk; off by default).")
 @click.option("-v", "--verbose", is_flag=True, help="Print what each stage did (never identifying values).")
 def main(input_path: Path, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
-         ocr_engines, easyocr_models, clip_model, skip_classification, key_file, allow_unscanned, verbose) -> None:
+         ocr_engines, easyocr_models, clip_model, skip_classification, strategy_file, profile_options,
+         key_file, allow_unscanned, verbose) -> None:
     """De-identify INPUT (a DICOM or image file, or a folder of them) into OUTPUT_DIR.
 
     Each file goes through seven stages: classify, validate, scrub metadata (DICOM
@@ -54,6 +73,7 @@ def main(input_path: Path, output_dir: Path, confidence, padding, margin, fill, 
     OUTPUT_DIR/anonymized_<name>. The input is never modified.
     """
     from anonymizer.metadata.keyed import load_key
+    from anonymizer.metadata.strategy import StrategyError, load_strategy, parse_options
 
     engines = tuple(e.strip() for e in ocr_engines.split(",") if e.strip())
     unknown = set(engines) - set(DEFAULT_OCR_ENGINES)
@@ -64,12 +84,19 @@ def main(input_path: Path, output_dir: Path, confidence, padding, margin, fill, 
         key, key_warning = load_key(key_file)
     except (OSError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--key-file") from None
+    try:
+        strategy = load_strategy(strategy_file)
+        if profile_options is not None:
+            names = [n.strip() for n in profile_options.split(",") if n.strip() and n.strip() != "none"]
+            strategy = replace(strategy, options=parse_options(names))
+    except StrategyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--strategy/--options") from None
     if key_warning:
         click.echo(f"warning: {key_warning}", err=True)
     config = PipelineConfig(
         confidence=confidence, padding=padding, margin=margin, fill=fill, scope=scope,
         text_policy=text_policy, ocr_engines=engines, easyocr_model_dir=easyocr_models,
-        clip_model=clip_model, skip_classification=skip_classification, key=key,
+        clip_model=clip_model, skip_classification=skip_classification, key=key, strategy=strategy,
         allow_unscanned_pixels=allow_unscanned, verbose=verbose,
     )
     sys.exit(run(input_path, output_dir, config))

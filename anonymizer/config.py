@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from anonymizer.metadata.profile import DEFAULT_OPTIONS, ProfileOption
+from anonymizer.metadata.strategy import Strategy, default_strategy
 
 DEFAULT_OCR_ENGINES = ("rapidocr", "tesseract", "easyocr")
 
@@ -31,7 +31,7 @@ class PipelineConfig:
     clip_model: Path | None = None
     # scrub metadata (stage 3): the project key behind every keyed mapping
     key: bytes = b""
-    profile_options: frozenset[ProfileOption] = DEFAULT_OPTIONS
+    strategy: Strategy = field(default_factory=default_strategy)
     # fail closed unless the user opts in to writing pixels nobody could scan
     allow_unscanned_pixels: bool = False
     verbose: bool = False

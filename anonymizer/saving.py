@@ -38,7 +38,7 @@ def _save_dicom(job: Job, config: PipelineConfig) -> None:
     how = "pixel data kept byte for byte"
     if job.pixels_changed:
         how = write_back(ds, job.pixels, job.redaction_mask)
-        record_deidentification(ds, config.profile_options, pixels_cleaned=True)
+        record_deidentification(ds, config.strategy.options, pixels_cleaned=True)
     write_atomically(job.output_path, lambda temp: ds.save_as(temp, enforce_file_format=True))
     job.report.stages.append(f"save: DICOM, {how}")
 

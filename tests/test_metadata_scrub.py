@@ -61,6 +61,6 @@ def test_private_sequences_nested_are_removed(config):
 
     ds = pydicom.dcmread(get_testdata_file("nested_priv_SQ.dcm"))
     assert any(e.tag.is_private for e in ds.iterall())
-    ctx = ScrubContext(load_profile_table(), config.profile_options, config.key, "", -400, PhiHints())
+    ctx = ScrubContext(load_profile_table(), config.strategy, config.key, "", -400, PhiHints())
     scrub_dataset(ds, ctx)
     assert not any(e.tag.is_private for e in ds.iterall())

@@ -25,6 +25,7 @@ from anonymizer.metadata.profile import (
     ProfileTable,
     load_profile_table,
 )
+from anonymizer.metadata.strategy import Strategy, safe_private_attributes
 from anonymizer.phi.hints import collect_phi_hints
 
 TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "PN"}
@@ -34,14 +35,18 @@ PSEUDONYM_KEYWORDS = {"PatientID", "PatientName"}
 @dataclass(frozen=True)
 class ScrubContext:
     table: ProfileTable
-    options: frozenset[ProfileOption]
+    strategy: Strategy
     key: bytes
     patient_key: str  # the original PatientID (or name) that keys pseudonym and date offset
     offset_days: int
     hints: PhiHints
 
+    @property
+    def options(self) -> frozenset[ProfileOption]:
+        return self.strategy.options
+
     def has(self, option: ProfileOption) -> bool:
-        return option in self.options
+        return option in self.strategy.options
 
 
 def scrub_metadata(job: Job, config: PipelineConfig) -> None:
@@ -53,7 +58,7 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
     patient_key = str(ds.get("PatientID", "") or ds.get("PatientName", "") or "")
     ctx = ScrubContext(
         table=load_profile_table(),
-        options=config.profile_options,
+        strategy=config.strategy,
         key=config.key,
         patient_key=patient_key,
         offset_days=date_offset_days(config.key, patient_key),
@@ -70,7 +75,7 @@ def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
     changed = 0
     for tag in list(ds.keys()):
         element = ds[tag]
-        action = action_for(element, ctx)
+        action = action_for(element, ds, ctx)
         if action == "X":
             del ds[tag]
             changed += 1
@@ -94,18 +99,49 @@ def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
     return changed
 
 
-def action_for(element: DataElement, ctx: ScrubContext) -> str:
+def action_for(element: DataElement, ds: Dataset, ctx: ScrubContext) -> str:
+    """The strategy file's order: lists and tag rules, creators, VR rules, table, fallback."""
     tag = element.tag
+    strategy = ctx.strategy
+    if int(tag) in strategy.tag_actions:
+        return strategy.tag_actions[int(tag)]
     if tag.is_private:
-        return "X" if not ctx.has(ProfileOption.RETAIN_SAFE_PRIVATE) else "K"
+        return _private_action(element, ds, ctx)
     group = tag.group
     if 0x6000 <= group <= 0x60FF or 0x5000 <= group <= 0x50FF:
         # Overlay planes and curves can carry burned-in annotations of their own.
         return "K" if ctx.has(ProfileOption.CLEAN_GRAPHICS) else "X"
+    if element.VR in strategy.vr_actions:
+        return strategy.vr_actions[element.VR]
     row = ctx.table.lookup(int(tag))
     if row is not None:
         return row.action(ctx.options)
     return _action_for_unlisted(element, ctx)
+
+
+def private_creator(element: DataElement, ds: Dataset) -> str | None:
+    tag = element.tag
+    if tag.element < 0x0100:  # the creator element itself, or a group length
+        creator = element.value if 0x10 <= tag.element <= 0xFF else None
+    else:
+        creator_element = ds.get((tag.group, tag.element >> 8))
+        creator = creator_element.value if creator_element is not None else None
+    return str(creator).strip().upper() if creator else None
+
+
+def _private_action(element: DataElement, ds: Dataset, ctx: ScrubContext) -> str:
+    creator = private_creator(element, ds)
+    if creator in ctx.strategy.creator_actions:
+        return ctx.strategy.creator_actions[creator]
+    if not ctx.has(ProfileOption.RETAIN_SAFE_PRIVATE) or creator is None:
+        return "X"
+    tag = element.tag
+    if tag.element < 0x0100:
+        # Keep a creator only while an allow-listed attribute of its block is present.
+        block = tag.element
+        return "K" if any((creator, tag.group, e.tag.element & 0xFF) in safe_private_attributes()
+                          for e in ds if e.tag.group == tag.group and e.tag.element >> 8 == block) else "X"
+    return "K" if (creator, tag.group, tag.element & 0xFF) in safe_private_attributes() else "X"
 
 
 def _action_for_unlisted(element: DataElement, ctx: ScrubContext) -> str:
