@@ -6,6 +6,10 @@ import hashlib
 import os
 from pathlib import Path
 
+import re
+import shutil
+import subprocess
+
 import pydicom
 import pytest
 from pydicom.data import get_testdata_files
@@ -25,12 +29,23 @@ def test_corpus_is_the_real_one():
     assert any(p.name == "examples_ybr_color.dcm" for p in CORPUS)
 
 
-def test_every_corpus_file_is_written_or_rejected_cleanly(tmp_path, config):
+@pytest.fixture(scope="session")
+def corpus_run(tmp_path_factory):
+    """Every corpus file through the pipeline once: (source, out_dir, report), input hashes."""
+    from anonymizer.config import PipelineConfig
+    from conftest import TEST_KEY
+
+    config = PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr", "tesseract"))
+    root = tmp_path_factory.mktemp("corpus")
     hashes = {p: digest(p) for p in CORPUS}
+    runs = [(source, root / str(i), run_file(source, root / str(i), config)) for i, source in enumerate(CORPUS)]
+    return runs, hashes
+
+
+def test_every_corpus_file_is_written_or_rejected_cleanly(corpus_run):
+    runs, hashes = corpus_run
     outcomes = {}
-    for index, source in enumerate(CORPUS):
-        out_dir = tmp_path / str(index)
-        report = run_file(source, out_dir, config)
+    for source, out_dir, report in runs:
         outcomes[source.name] = report.status
         assert report.status in ("written", "failed", "rejected"), source
         produced = list(out_dir.glob("*")) if out_dir.exists() else []
@@ -67,3 +82,31 @@ def test_cli_rejects_bad_input_with_one_line_and_nonzero_exit(tmp_path, name, re
     assert len(lines) == 1 and source.name in lines[0] and reason in lines[0], result.stderr
     assert "Traceback" not in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def dciodvfy_errors(path: Path) -> set[str]:
+    """dciodvfy's error lines, with values blanked so input and output compare."""
+    result = subprocess.run([shutil.which("dciodvfy"), str(path)], capture_output=True, text=True, timeout=60)
+    errors = set()
+    for line in (result.stdout + result.stderr).splitlines():
+        if line.startswith("Error"):
+            line = re.sub(r"= <[^>]*>", "= <>", line)
+            line = re.sub(r"\b\d[\d.]*\b", "<n>", line)  # UIDs and numbers
+            errors.add(re.sub(r"\[\d+\]", "", line).strip())
+    return errors
+
+
+def test_outputs_add_no_dciodvfy_error(corpus_run):
+    """Issue 3, item 7: for every input dciodvfy accepts, the output has no new error."""
+    assert shutil.which("dciodvfy"), "dicom3tools is a test dependency (requirements-dev.txt)"
+    checked = 0
+    for source, out_dir, report in corpus_run[0]:
+        if report.status != "written":
+            continue
+        before = dciodvfy_errors(source)
+        if any("read failed" in e or "not a DICOM" in e or "Cannot" in e for e in before):
+            continue  # dciodvfy does not accept this input
+        new = dciodvfy_errors(Path(report.output_path)) - before
+        assert not new, f"{source.name}: {sorted(new)}"
+        checked += 1
+    assert checked > 100

@@ -202,7 +202,9 @@ def _clean(element: DataElement, ctx: ScrubContext):
         return value  # TM, numbers, codes: identify no one once dates have moved
     kept = [v for v in cleaned if v]
     if not kept:
-        return empty_value(vr)
+        # Text that was all identifier becomes a dummy, not empty: Type 1C attributes
+        # such as an SR TextValue must keep a value to stay valid.
+        return dummy_value(vr) if vr in TEXT_VRS else empty_value(vr)
     return kept if len(kept) > 1 else kept[0]
 
 

@@ -66,9 +66,8 @@ def _store_native(ds: Dataset, pixels: np.ndarray, photometric: str) -> None:
 
 def _reencode(ds: Dataset, pixels: np.ndarray, ts) -> None:
     arr = pixels[0] if pixels.shape[0] == 1 and frame_count(ds) == 1 else pixels
-    if ds.PhotometricInterpretation in ("YBR_RCT", "YBR_ICT"):
-        # Decoded J2K colour is RGB; the encoder applies the reversible transform again.
-        ds.PhotometricInterpretation = "RGB"
+    # J2K YBR_RCT decodes to RGB; handed RGB values under YBR_RCT, pydicom's encoder
+    # applies the reversible component transform again (PS3.5 8.2.4).
     ds.compress(ts, arr, generate_instance_uid=False)
 
 
