@@ -59,12 +59,14 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Project key for UIDs, pseudonyms and date shifts (or $ANONYMIZER_KEY / $ANONYMIZER_KEY_FILE). "
                    "Without one a random key is used and re-runs will not match.")
+@click.option("--metadata-only", is_flag=True,
+              help="De-identify DICOM headers only: pixels are kept byte for byte and NOT scanned for burned-in text.")
 @click.option("--allow-unscanned", is_flag=True,
               help="Write a file even when no OCR engine could scan its pixels (privacy risk; off by default).")
 @click.option("-v", "--verbose", is_flag=True, help="Print what each stage did (never identifying values).")
 def main(input_path: Path, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
          ocr_engines, easyocr_models, clip_model, skip_classification, strategy_file, profile_options,
-         key_file, allow_unscanned, verbose) -> None:
+         key_file, metadata_only, allow_unscanned, verbose) -> None:
     """De-identify INPUT (a DICOM or image file, or a folder of them) into OUTPUT_DIR.
 
     Each file goes through seven stages: classify, validate, scrub metadata (DICOM
@@ -97,7 +99,7 @@ def main(input_path: Path, output_dir: Path, confidence, padding, margin, fill, 
         confidence=confidence, padding=padding, margin=margin, fill=fill, scope=scope,
         text_policy=text_policy, ocr_engines=engines, easyocr_model_dir=easyocr_models,
         clip_model=clip_model, skip_classification=skip_classification, key=key, strategy=strategy,
-        allow_unscanned_pixels=allow_unscanned, verbose=verbose,
+        allow_unscanned_pixels=allow_unscanned, metadata_only=metadata_only, verbose=verbose,
     )
     sys.exit(run(input_path, output_dir, config))
 

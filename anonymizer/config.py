@@ -34,4 +34,6 @@ class PipelineConfig:
     strategy: Strategy = field(default_factory=default_strategy)
     # fail closed unless the user opts in to writing pixels nobody could scan
     allow_unscanned_pixels: bool = False
+    # header only: pixels are neither decoded nor scanned, and stay byte for byte
+    metadata_only: bool = False
     verbose: bool = False

@@ -33,6 +33,10 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 )
 
 
+# Stages that look at or change pixels; --metadata-only leaves them out.
+PIXEL_STAGES = {"enhance", "detect text", "redact"}
+
+
 def quiet_pydicom() -> None:
     """pydicom's warnings quote element values (UIDs, names): none may reach a log."""
     logging.getLogger("pydicom").setLevel(logging.CRITICAL)
@@ -41,6 +45,8 @@ def quiet_pydicom() -> None:
 
 def run_stages(job: Job, config: PipelineConfig) -> None:
     for name, stage in STAGES:
+        if config.metadata_only and name in PIXEL_STAGES:
+            continue
         try:
             stage(job, config)
         except AnonymizerError:

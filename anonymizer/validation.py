@@ -20,7 +20,7 @@ def validate(job: Job, config: PipelineConfig) -> None:
     if job.kind is FileKind.RASTER:
         _validate_raster(job)
     else:
-        _validate_dicom(job)
+        _validate_dicom(job, config)
 
 
 def _validate_raster(job: Job) -> None:
@@ -30,7 +30,7 @@ def _validate_raster(job: Job) -> None:
     job.report.stages.append(f"validate: {pixels.shape[2]}x{pixels.shape[1]} {pixels.dtype} image")
 
 
-def _validate_dicom(job: Job) -> None:
+def _validate_dicom(job: Job, config: PipelineConfig) -> None:
     ds = job.dataset
     for keyword in REQUIRED_FOR_ANY:
         if not ds.get(keyword):
@@ -44,6 +44,10 @@ def _validate_dicom(job: Job) -> None:
     for keyword in REQUIRED_FOR_PIXELS:
         if ds.get(keyword) in (None, ""):
             raise InvalidInput(f"missing required attribute {keyword}")
+    if config.metadata_only:
+        job.report.warnings.append("--metadata-only: pixels kept as stored and not scanned for burned-in text")
+        job.report.stages.append("validate: header checked; pixels not decoded (--metadata-only)")
+        return
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

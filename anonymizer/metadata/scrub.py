@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from pydicom import Dataset
 from pydicom.dataelem import DataElement
+from pydicom.tag import BaseTag
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.uid import UID_dictionary
@@ -13,8 +15,9 @@ from pydicom.uid import UID_dictionary
 from anonymizer import __version__
 from anonymizer.config import PipelineConfig
 from anonymizer.job import Job, PhiHints
-from anonymizer.metadata.cleaning import clean_text
+from anonymizer.metadata.cleaning import text_cleaner
 from anonymizer.metadata.dates import shift_da, shift_dt
+from anonymizer.metadata.elements import element_vr
 from anonymizer.metadata.dummies import dummy_value, empty_value
 from anonymizer.metadata.keyed import date_offset_days, keyed_uid, pseudonym
 from anonymizer.metadata.profile import (
@@ -40,6 +43,7 @@ class ScrubContext:
     patient_key: str  # the original PatientID (or name) that keys pseudonym and date offset
     offset_days: int
     hints: PhiHints
+    clean_text: Callable[[str], str] = field(default=lambda text: text)
 
     @property
     def options(self) -> frozenset[ProfileOption]:
@@ -63,6 +67,7 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
         patient_key=patient_key,
         offset_days=date_offset_days(config.key, patient_key),
         hints=job.phi_hints,
+        clean_text=text_cleaner(job.phi_hints),
     )
     changed = scrub_dataset(ds, ctx)
     changed += _scrub_file_meta(ds, ctx)
@@ -74,12 +79,15 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
 def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
     changed = 0
     for tag in list(ds.keys()):
-        element = ds[tag]
-        action = action_for(element, ds, ctx)
+        vr = element_vr(ds, tag)
+        action = action_for(tag, vr, ds, ctx)
         if action == "X":
             del ds[tag]
             changed += 1
             continue
+        if action == "K" and vr != "SQ":
+            continue  # kept as read: no need to decode the value at all
+        element = ds[tag]
         if element.keyword in PSEUDONYM_KEYWORDS and action in ("Z", "D"):
             # Z or D either way; a keyed pseudonym keeps a patient's files together.
             changed += _set(element, pseudonym(ctx.key, ctx.patient_key))
@@ -99,43 +107,42 @@ def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
     return changed
 
 
-def action_for(element: DataElement, ds: Dataset, ctx: ScrubContext) -> str:
+def action_for(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) -> str:
     """The strategy file's order: lists and tag rules, creators, VR rules, table, fallback."""
-    tag = element.tag
     strategy = ctx.strategy
     if int(tag) in strategy.tag_actions:
         return strategy.tag_actions[int(tag)]
     if tag.is_private:
-        return _private_action(element, ds, ctx)
+        return _private_action(tag, ds, ctx)
     group = tag.group
     if 0x6000 <= group <= 0x60FF or 0x5000 <= group <= 0x50FF:
         # Overlay planes and curves can carry burned-in annotations of their own.
         return "K" if ctx.has(ProfileOption.CLEAN_GRAPHICS) else "X"
-    if element.VR in strategy.vr_actions:
-        return strategy.vr_actions[element.VR]
+    if vr in strategy.vr_actions:
+        return strategy.vr_actions[vr]
     row = ctx.table.lookup(int(tag))
     if row is not None:
         return row.action(ctx.options)
-    return _action_for_unlisted(element, ctx)
+    return _action_for_unlisted(tag, vr, ds, ctx)
 
 
-def private_creator(element: DataElement, ds: Dataset) -> str | None:
-    tag = element.tag
+def private_creator(tag: BaseTag, ds: Dataset) -> str | None:
     if tag.element < 0x0100:  # the creator element itself, or a group length
-        creator = element.value if 0x10 <= tag.element <= 0xFF else None
+        creator = ds[tag].value if 0x10 <= tag.element <= 0xFF else None
     else:
         creator_element = ds.get((tag.group, tag.element >> 8))
         creator = creator_element.value if creator_element is not None else None
     return str(creator).strip().upper() if creator else None
 
 
-def _private_action(element: DataElement, ds: Dataset, ctx: ScrubContext) -> str:
-    creator = private_creator(element, ds)
+def _private_action(tag: BaseTag, ds: Dataset, ctx: ScrubContext) -> str:
+    if not ctx.strategy.creator_actions and not ctx.has(ProfileOption.RETAIN_SAFE_PRIVATE):
+        return "X"  # the common case: no need to read the creator
+    creator = private_creator(tag, ds)
     if creator in ctx.strategy.creator_actions:
         return ctx.strategy.creator_actions[creator]
     if not ctx.has(ProfileOption.RETAIN_SAFE_PRIVATE) or creator is None:
         return "X"
-    tag = element.tag
     if tag.element < 0x0100:
         # Keep a creator only while an allow-listed attribute of its block is present.
         block = tag.element
@@ -144,9 +151,8 @@ def _private_action(element: DataElement, ds: Dataset, ctx: ScrubContext) -> str
     return "K" if (creator, tag.group, tag.element & 0xFF) in safe_private_attributes() else "X"
 
 
-def _action_for_unlisted(element: DataElement, ctx: ScrubContext) -> str:
+def _action_for_unlisted(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) -> str:
     """Public attributes the table does not list (README, "Attributes not in the table")."""
-    vr = element.VR
     if vr == "PN":
         return "X"
     if vr in ("DA", "DT"):
@@ -157,7 +163,8 @@ def _action_for_unlisted(element: DataElement, ctx: ScrubContext) -> str:
         return "C" if ctx.has(ProfileOption.CLEAN_DESCRIPTORS) else "X"
     if vr == "UI" and not ctx.has(ProfileOption.RETAIN_UIDS):
         # Well-known UIDs name classes and syntaxes; any other UID names an instance.
-        values = element.value if isinstance(element.value, MultiValue) else [element.value]
+        value = ds[tag].value
+        values = value if isinstance(value, MultiValue) else [value]
         if any(v and str(v) not in UID_dictionary for v in values):
             return "U"
     return "K"
@@ -195,7 +202,7 @@ def _clean(element: DataElement, ctx: ScrubContext):
     elif vr == "DT":
         cleaned = [shift_dt(str(v), ctx.offset_days) for v in values]
     elif vr in TEXT_VRS:
-        cleaned = [clean_text(str(v), ctx.hints) for v in values]
+        cleaned = [ctx.clean_text(str(v)) for v in values]
     elif vr == "UI":
         return _remap_uids(value, ctx.key)
     else:

@@ -7,9 +7,11 @@ descriptor cleaner to strip them from free text. They live in memory only.
 from __future__ import annotations
 
 from pydicom import Dataset
+from pydicom.datadict import tag_for_keyword
 from pydicom.multival import MultiValue
 
 from anonymizer.job import PhiHints
+from anonymizer.metadata.elements import element_vr
 
 IDENTIFIER_KEYWORDS = (
     "PatientID", "OtherPatientIDs", "AccessionNumber", "IssuerOfPatientID", "StudyID",
@@ -44,6 +46,11 @@ def _name_parts(value) -> set[str]:
     return {p.strip(" ,.") for p in parts if len(p.strip(" ,.")) >= MIN_HINT_LENGTH}
 
 
+_IDENTIFIER_TAGS = {tag_for_keyword(k) for k in IDENTIFIER_KEYWORDS}
+_INSTITUTION_TAGS = {tag_for_keyword(k) for k in INSTITUTION_KEYWORDS}
+_HINT_VRS = {"PN", "DA", "DT", "SQ"}
+
+
 def collect_phi_hints(ds: Dataset) -> PhiHints:
     hints = PhiHints()
     for element in _walk(ds):
@@ -61,7 +68,11 @@ def collect_phi_hints(ds: Dataset) -> PhiHints:
 
 
 def _walk(ds: Dataset):
-    for element in ds:
+    """Elements that can hold a hint, decoding no other value (this runs on every file)."""
+    for tag in ds.keys():
+        if element_vr(ds, tag) not in _HINT_VRS and tag not in _IDENTIFIER_TAGS and tag not in _INSTITUTION_TAGS:
+            continue
+        element = ds[tag]
         if element.VR == "SQ":
             for item in element.value or []:
                 yield from _walk(item)

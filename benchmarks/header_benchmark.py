@@ -1,0 +1,96 @@
+"""Header de-identification quality and speed: medical-anonymizer beside dicognito and deid.
+
+    pip install -r benchmarks/requirements-bench.txt
+    python benchmarks/header_benchmark.py [--patients 20] [--work benchmarks/work]
+
+Builds the synthetic corpus (header_corpus.py), runs each tool over it in this one
+process (metadata only, no OCR), scores the outputs (header_score.py) and times each
+tool's files per second on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(Path(__file__).parent)]
+
+from header_corpus import build  # noqa: E402
+from header_score import CATEGORIES, overall, score  # noqa: E402
+
+
+def run_ours(files: list[Path], out: Path) -> dict[str, Path]:
+    from anonymizer.config import PipelineConfig
+    from anonymizer.pipeline import run_file
+
+    config = PipelineConfig(key=b"benchmark key, fixed for the run", metadata_only=True)
+    outputs = {}
+    for f in files:
+        report = run_file(f, out, config)
+        outputs[f.name] = Path(report.output_path) if report.status == "written" else None
+    return outputs
+
+
+def run_dicognito(files: list[Path], out: Path) -> dict[str, Path]:
+    import pydicom
+    from dicognito.anonymizer import Anonymizer
+
+    anonymizer = Anonymizer(seed="benchmark")
+    out.mkdir(parents=True, exist_ok=True)
+    outputs = {}
+    for f in files:
+        ds = pydicom.dcmread(f)
+        anonymizer.anonymize(ds)
+        ds.save_as(out / f.name)
+        outputs[f.name] = out / f.name
+    return outputs
+
+
+def run_deid(files: list[Path], out: Path) -> dict[str, Path]:
+    from deid.dicom import replace_identifiers
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = replace_identifiers([str(f) for f in files], save=True, output_folder=str(out),
+                                  overwrite=True, remove_private=True)
+    return {Path(w).name: Path(w) for w in written}
+
+
+TOOLS = {"medical-anonymizer": run_ours, "dicognito 0.19.0": run_dicognito, "deid 0.4.13": run_deid}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=20)
+    parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work")
+    args = parser.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    truth = build(args.work / "corpus", args.patients)
+    files = sorted((args.work / "corpus").glob("*.dcm"))
+    rows = []
+    for tool, runner in TOOLS.items():
+        start = time.perf_counter()
+        try:
+            outputs = runner(files, args.work / tool.split()[0])
+        except Exception as exc:  # noqa: BLE001 - a competitor failing is a result too
+            print(f"{tool}: failed ({type(exc).__name__}: {exc})")
+            continue
+        rate = len(files) / (time.perf_counter() - start)
+        results = score(truth, outputs)
+        rows.append((tool, rate, results))
+    print(f"{len(files)} files, {len(truth['patients'])} patients, one process on one core\n")
+    print("| category | " + " | ".join(t for t, _, _ in rows) + " |")
+    print("| --- | " + " | ".join("---" for _ in rows) + " |")
+    for category in CATEGORIES:
+        cells = [f"{100 * r[category][0] / max(r[category][1], 1):.1f}% ({r[category][0]}/{r[category][1]})"
+                 for _, _, r in rows]
+        print(f"| {category} | " + " | ".join(cells) + " |")
+    print("| **overall** | " + " | ".join(f"**{overall(r):.2f}%**" for _, _, r in rows) + " |")
+    print("| files per second | " + " | ".join(f"{rate:.0f}" for _, rate, _ in rows) + " |")
+
+
+if __name__ == "__main__":
+    main()
