@@ -39,8 +39,16 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
               help="inpaint: TELEA inpainting (radius 3) from the surroundings; solid: a value that renders black.")
 @click.option("--scope", type=click.Choice(["border", "everywhere"]), default="border", show_default=True,
               help="border: redact PHI touching the margin band only; everywhere: redact PHI wherever it is.")
-@click.option("--text-policy", type=click.Choice(["all", "phi"]), default="all", show_default=True,
-              help="all: every text box in scope is redacted; phi: only boxes with identifying evidence.")
+@click.option("--text-policy", type=click.Choice(["phi", "all"]), default="phi", show_default=True,
+              help="phi: redact a text box unless every word is known clinical/technical vocabulary; "
+                   "all: redact every text box in scope.")
+@click.option("--ner-model", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Local token-classification model directory used as extra PHI evidence (or $ANONYMIZER_NER_MODEL).")
+@click.option("--frames", default="all", show_default=True, metavar="all|first|N",
+              help="Frames of a multi-frame file that OCR reads: all, the first, or at most N spread evenly. "
+                   "Text found is redacted on every frame that shows it.")
+@click.option("--frame-stride", default=1, show_default=True, type=click.IntRange(1),
+              help="Read every k-th frame of long cine loops.")
 @click.option("--ocr-engines", default=",".join(DEFAULT_OCR_ENGINES), show_default=True,
               help="Comma-separated OCR engines: rapidocr, tesseract, easyocr (optional, needs its weights).")
 @click.option("--easyocr-models", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -65,7 +73,7 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
               help="Write a file even when no OCR engine could scan its pixels (privacy risk; off by default).")
 @click.option("-v", "--verbose", is_flag=True, help="Print what each stage did (never identifying values).")
 def main(input_path: Path, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
-         ocr_engines, easyocr_models, clip_model, skip_classification, strategy_file, profile_options,
+         ner_model, frames, frame_stride, ocr_engines, easyocr_models, clip_model, skip_classification, strategy_file, profile_options,
          key_file, metadata_only, allow_unscanned, verbose) -> None:
     """De-identify INPUT (a DICOM or image file, or a folder of them) into OUTPUT_DIR.
 
@@ -82,6 +90,8 @@ def main(input_path: Path, output_dir: Path, confidence, padding, margin, fill, 
     if unknown or not engines:
         raise click.BadParameter(f"unknown engine(s): {', '.join(sorted(unknown)) or 'none given'}",
                                  param_hint="--ocr-engines")
+    if frames not in ("all", "first") and not (frames.isdigit() and int(frames) > 0):
+        raise click.BadParameter("use all, first or a positive number", param_hint="--frames")
     try:
         key, key_warning = load_key(key_file)
     except (OSError, ValueError) as exc:
@@ -97,7 +107,7 @@ def main(input_path: Path, output_dir: Path, confidence, padding, margin, fill, 
         click.echo(f"warning: {key_warning}", err=True)
     config = PipelineConfig(
         confidence=confidence, padding=padding, margin=margin, fill=fill, scope=scope,
-        text_policy=text_policy, ocr_engines=engines, easyocr_model_dir=easyocr_models,
+        text_policy=text_policy, ner_model=ner_model, frames=frames, frame_stride=frame_stride, ocr_engines=engines, easyocr_model_dir=easyocr_models,
         clip_model=clip_model, skip_classification=skip_classification, key=key, strategy=strategy,
         allow_unscanned_pixels=allow_unscanned, metadata_only=metadata_only, verbose=verbose,
     )

@@ -15,9 +15,12 @@ class PipelineConfig:
     # detect text (stage 5)
     confidence: float = 0.1
     iou_threshold: float = 0.5
+    frames: str = "all"  # all | first | N (at most N frames, evenly spread)
+    frame_stride: int = 1  # scan every k-th frame of long loops
     ocr_engines: tuple[str, ...] = DEFAULT_OCR_ENGINES
     easyocr_model_dir: Path | None = None
-    text_policy: str = "all"  # all: every box is PHI | phi: only boxes with evidence
+    text_policy: str = "phi"  # phi: redact unless every token is known safe | all: every box
+    ner_model: Path | None = None
     # enhance (stage 4): fraction of each side treated as the border band
     border_fraction: float = 0.15
     # redact (stage 6)

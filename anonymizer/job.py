@@ -111,6 +111,8 @@ class FileReport:
     regions_merged: int = 0
     regions_redacted: int = 0
     regions_review: int = 0
+    regions_verified: int = 0
+    regions_refilled: int = 0
     frames_scanned: int = 0
     frames_total: int = 0
     pixels_changed: bool = False

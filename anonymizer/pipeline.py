@@ -78,4 +78,5 @@ def scrub_message(message: str, hints: PhiHints, limit: int = 160) -> str:
     for value in sorted(hints.all_values(), key=len, reverse=True):
         message = re.sub(re.escape(value), "***", message, flags=re.IGNORECASE)
     message = re.sub(r"\d[\d.]{7,}", "***", message)  # UIDs and long numbers
-    return message[:limit]
+    first_line = message.strip().splitlines()[0] if message.strip() else ""
+    return first_line[:limit]

@@ -11,10 +11,12 @@ import numpy as np
 from anonymizer.config import PipelineConfig
 from anonymizer.job import FileKind, Job, TextRegion, Verdict
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
+from anonymizer.verification import verify_redactions
 
 # A frame "shows" a region found on another frame when the 8-bit view of the box differs
 # by at most this mean absolute value: the same overlay over slowly changing anatomy.
 SAME_CONTENT_TOLERANCE = 2.0
+MAX_INPAINT_BITS = 24
 
 
 def frames_showing(job: Job, region: TextRegion, box) -> list[int]:
@@ -49,8 +51,12 @@ def _uses_solid_fill(job: Job, config: PipelineConfig) -> bool:
     if config.fill == "solid":
         return True
     ds = job.dataset
-    # Palette indices and single bits have no neighbourhood to interpolate.
-    return ds is not None and (ds.get("PhotometricInterpretation") == "PALETTE COLOR" or int(ds.BitsAllocated) == 1)
+    if ds is None:
+        return False
+    # Palette indices and single bits have no neighbourhood to interpolate, and OpenCV
+    # inpaints in float32, which holds integers exactly only up to 24 bits.
+    return (ds.get("PhotometricInterpretation") == "PALETTE COLOR" or int(ds.BitsAllocated) == 1
+            or int(ds.get("BitsStored", ds.BitsAllocated)) > MAX_INPAINT_BITS)
 
 
 def apply_mask(job: Job, mask: np.ndarray, config: PipelineConfig) -> None:
@@ -88,10 +94,14 @@ def redact(job: Job, config: PipelineConfig) -> None:
         apply_mask(job, mask, config)
     job.redaction_mask = mask
     job.pixels_changed = bool(mask.any())
+    verified, refilled = verify_redactions(job, config) if job.pixels_changed else (0, 0)
+    job.report.regions_verified = verified
+    job.report.regions_refilled = refilled
     redacted = sum(r.redacted for r in job.regions)
     review = sum(1 for r in job.regions if r.verdict is Verdict.PHI and not r.redacted)
     job.report.regions_redacted = redacted
     job.report.regions_review = review
     job.report.pixels_changed = job.pixels_changed
     fill = "solid" if _uses_solid_fill(job, config) else "TELEA inpainting"
-    job.report.stages.append(f"redact: {redacted} region(s) by {fill}, {review} central left for review")
+    job.report.stages.append(f"redact: {redacted} region(s) by {fill}, {review} central left for review; "
+                             f"{verified} verified by re-reading, {refilled} refilled solid")

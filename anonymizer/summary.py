@@ -18,6 +18,7 @@ def summary_lines(report: FileReport) -> list[str]:
         ("Text regions per engine", engines),
         ("Regions after merge", str(report.regions_merged)),
         ("Regions redacted", str(report.regions_redacted)),
+        ("Redactions verified (re-read)", f"{report.regions_verified}, {report.regions_refilled} refilled solid"),
         ("Skipped central (review)", str(report.regions_review)),
         ("Output", report.output_path or "-"),
     ]

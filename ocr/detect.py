@@ -8,6 +8,7 @@ from anonymizer.config import PipelineConfig
 from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import Box, Job, TextRegion
 from anonymizer.phi.classify import classify_region
+from anonymizer.phi.ner import ner_model_dir
 from ocr.engine import OcrBox, OcrEngine
 from ocr.merge import merge_boxes
 from ocr.plausibility import is_plausible_text
@@ -18,16 +19,54 @@ def touches_border(box: Box, rows: int, cols: int, margin: int) -> bool:
             or box.right > cols - margin or box.bottom > rows - margin)
 
 
-def distinct_frames(job: Job) -> list[int]:
-    """Frames whose view differs from every earlier one: a still cine repeats itself."""
+def frames_to_scan(total: int, frames: str, stride: int) -> list[int]:
+    """--frames all|first|N and --frame-stride: which frame indices OCR reads.
+
+    Text found on a scanned frame is still redacted on every frame that shows it
+    (redaction compares the box's content across all frames)."""
+    if frames == "first":
+        return [0]
+    candidates = list(range(0, total, max(stride, 1)))
+    if frames != "all":
+        limit = max(int(frames), 1)
+        if len(candidates) > limit:
+            step = len(candidates) / limit
+            candidates = [candidates[int(i * step)] for i in range(limit)]
+    return candidates
+
+
+def distinct_frames(job: Job, config: PipelineConfig) -> list[int]:
+    """Frames to scan whose view differs from every earlier one: a still cine repeats itself."""
     seen: set[bytes] = set()
     frames = []
-    for index, frame in enumerate(job.view):
+    for index in frames_to_scan(job.view.shape[0], config.frames, config.frame_stride):
+        frame = job.view[index]
         digest = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
         if digest not in seen:
             seen.add(digest)
             frames.append(index)
     return frames
+
+
+def ultrasound_regions(job: Job) -> list[Box]:
+    """SequenceOfUltrasoundRegions: the image data areas; everything else is annotation."""
+    ds = job.dataset
+    if ds is None or "SequenceOfUltrasoundRegions" not in ds:
+        return []
+    regions = []
+    for item in ds.SequenceOfUltrasoundRegions:
+        try:
+            x0, y0 = int(item.RegionLocationMinX0), int(item.RegionLocationMinY0)
+            x1, y1 = int(item.RegionLocationMaxX1), int(item.RegionLocationMaxY1)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        regions.append(Box(x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+    return regions
+
+
+def outside_regions(box: Box, regions: list[Box]) -> bool:
+    """A box in no ultrasound region lies in the annotation area: always redacted if PHI."""
+    return bool(regions) and all(box.intersection_area(region) == 0 for region in regions)
 
 
 def read_frame(engines: tuple[OcrEngine, ...], image, failed: set[str]) -> list[OcrBox]:
@@ -54,7 +93,8 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     failed: set[str] = set()
     counts = {engine.name: 0 for engine in engines}
     rows, cols = job.view.shape[1:3]
-    frames = distinct_frames(job)
+    frames = distinct_frames(job, config)
+    regions_of_interest = ultrasound_regions(job)
     for frame_index in frames:
         boxes = [b for b in read_frame(engines, job.view[frame_index], failed)
                  if b.confidence >= config.confidence and is_plausible_text(b.box, b.text, rows)]
@@ -64,9 +104,10 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
             region = TextRegion(
                 box=merged.box, text=merged.text, confidence=merged.confidence,
                 engines=tuple(sorted(merged.engines)), frame=frame_index,
-                in_border=touches_border(merged.box, rows, cols, config.margin),
+                in_border=touches_border(merged.box, rows, cols, config.margin)
+                or outside_regions(merged.box, regions_of_interest),
             )
-            classify_region(region, job.phi_hints, config.text_policy)
+            classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
             job.regions.append(region)
     for name in sorted(failed):
         job.report.warnings.append(f"OCR engine {name} failed on this file; the other engines' results are used")

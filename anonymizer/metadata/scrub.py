@@ -44,6 +44,7 @@ class ScrubContext:
     offset_days: int
     hints: PhiHints
     clean_text: Callable[[str], str] = field(default=lambda text: text)
+    writes_explicit_vr: bool = True
 
     @property
     def options(self) -> frozenset[ProfileOption]:
@@ -68,6 +69,7 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
         offset_days=date_offset_days(config.key, patient_key),
         hints=job.phi_hints,
         clean_text=text_cleaner(job.phi_hints),
+        writes_explicit_vr=not ds.file_meta.TransferSyntaxUID.is_implicit_VR,
     )
     changed = scrub_dataset(ds, ctx)
     changed += _scrub_file_meta(ds, ctx)
@@ -86,6 +88,8 @@ def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
             changed += 1
             continue
         if action == "K" and vr != "SQ":
+            if ctx.writes_explicit_vr and ds.get_item(tag).VR is None:
+                ds[tag]  # noqa: B018 - an implicit-VR element decodes to learn its VR for writing
             continue  # kept as read: no need to decode the value at all
         element = ds[tag]
         if element.keyword in PSEUDONYM_KEYWORDS and action in ("Z", "D"):

@@ -1,34 +1,27 @@
-"""Give each text region a verdict (phi or safe) and a reason that names no value."""
+"""Give each text region a verdict (phi or safe) and a reason that names no value.
+
+Evidence, strongest first: a fuzzy match with a header value captured before scrubbing;
+an identifier label (NAME:, DOB, MRN, ...); a PHI pattern (dates, times, long digit
+runs, ID-like tokens, phones, e-mail); an optional NER model. Without evidence:
+--text-policy phi keeps a box only when every token is known safe (allow-list,
+technique values with units, short numbers); --text-policy all redacts every box.
+"""
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 
 from anonymizer.job import PhiHints, TextRegion, Verdict
-from anonymizer.phi.dates import date_renderings
+from anonymizer.phi.allow_list import all_tokens_safe
+from anonymizer.phi.fuzzy import header_match
 from anonymizer.phi.patterns import PHI_LABELS, find_patterns
 
-TEXT_POLICIES = ("all", "phi")
+TEXT_POLICIES = ("phi", "all")
+# One letter or digit identifies no one; markers such as "L" or "R" are clinical.
+MIN_IDENTIFYING_CHARACTERS = 2
 
 
-def header_match(text: str, hints: PhiHints) -> str | None:
-    """Which kind of header value the text contains, if any (exact, case-insensitive)."""
-    upper = text.upper()
-    squeezed = re.sub(r"\s+", "", upper)
-    for kind, values in (("name", hints.names), ("identifier", hints.identifiers),
-                         ("institution", hints.institutions)):
-        for value in values:
-            v = value.upper()
-            if re.search(rf"(?<![A-Z0-9]){re.escape(v)}(?![A-Z0-9])", upper):
-                return kind
-    for value in hints.dates:
-        for form in date_renderings(value):
-            if form.upper().replace(" ", "") in squeezed:
-                return "date"
-    return None
-
-
-def evidence(text: str, hints: PhiHints) -> str | None:
+def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> str | None:
     kind = header_match(text, hints)
     if kind:
         return f"matches a header {kind}"
@@ -37,20 +30,27 @@ def evidence(text: str, hints: PhiHints) -> str | None:
     found = find_patterns(text)
     if found:
         return f"{found[0][0]} pattern"
+    if ner_model is not None:
+        from anonymizer.phi.ner import identifying_entities
+
+        groups = identifying_entities(text, ner_model)
+        if groups:
+            return f"NER: {groups[0]}"
     return None
 
 
-# One letter or digit identifies no one; markers such as "L" or "R" are clinical.
-MIN_IDENTIFYING_CHARACTERS = 2
+def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | None = None) -> tuple[Verdict, str]:
+    if sum(c.isalnum() for c in text) < MIN_IDENTIFYING_CHARACTERS:
+        return Verdict.SAFE, "too short to identify anyone"
+    reason = evidence(text, hints, ner_model)
+    if reason:
+        return Verdict.PHI, reason
+    if policy == "all":
+        return Verdict.PHI, "text policy all: every text is redacted"
+    if all_tokens_safe(text):
+        return Verdict.SAFE, "clinical or technical vocabulary"
+    return Verdict.PHI, "unrecognised words (redacted unless known safe)"
 
 
-def classify_region(region: TextRegion, hints: PhiHints, policy: str) -> None:
-    reason = evidence(region.text, hints)
-    if sum(c.isalnum() for c in region.text) < MIN_IDENTIFYING_CHARACTERS:
-        region.verdict, region.reason = Verdict.SAFE, "too short to identify anyone"
-    elif reason:
-        region.verdict, region.reason = Verdict.PHI, reason
-    elif policy == "all":
-        region.verdict, region.reason = Verdict.PHI, "text policy all: every text is redacted"
-    else:
-        region.verdict, region.reason = Verdict.SAFE, "no identifying evidence"
+def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model: Path | None = None) -> None:
+    region.verdict, region.reason = classify_text(region.text, hints, policy, ner_model)

@@ -58,10 +58,25 @@ def _decoded_photometric(photometric: str) -> str:
 
 
 def _store_native(ds: Dataset, pixels: np.ndarray, photometric: str) -> None:
-    arr = pixels[0] if pixels.shape[0] == 1 and frame_count(ds) == 1 else pixels
-    ds.set_pixel_data(arr, photometric, int(ds.BitsStored), generate_instance_uid=False)
-    if ds.file_meta.TransferSyntaxUID != ExplicitVRLittleEndian:
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    """Native little-endian, colour-by-pixel, any bit depth (pydicom's set_pixel_data
+    stops at 16 bits, and 32-bit RGB RLE must come through too)."""
+    bits_allocated = int(ds.BitsAllocated)
+    if bits_allocated == 1:
+        data = pack_bits(pixels.astype(np.uint8))
+    else:
+        dtype = np.dtype(f"{'i' if pixels.dtype.kind == 'i' else 'u'}{bits_allocated // 8}").newbyteorder("<")
+        data = np.ascontiguousarray(pixels).astype(dtype, copy=False).tobytes()
+    if len(data) % 2:
+        data += b"\x00"
+    ds.PixelData = data
+    ds["PixelData"].VR = "OB" if bits_allocated <= 8 else "OW"
+    ds.PhotometricInterpretation = photometric
+    if int(ds.get("SamplesPerPixel", 1)) > 1:
+        ds.PlanarConfiguration = 0
+    for keyword in ("ExtendedOffsetTable", "ExtendedOffsetTableLengths"):
+        if keyword in ds:
+            del ds[keyword]
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
 
 
 def _reencode(ds: Dataset, pixels: np.ndarray, ts) -> None:

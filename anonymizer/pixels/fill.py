@@ -28,10 +28,12 @@ def black_value(pixels: np.ndarray, ds: Dataset | None):
     if ds is None:
         return 0  # raster: BGR(A) zero; alpha is kept by the caller
     photometric = ds.get("PhotometricInterpretation", "MONOCHROME2")
+    low, high = value_range(pixels, ds)
+    # The extreme of the stored range sits below (or above) any window a viewer applies.
     if photometric == "MONOCHROME1":
-        return pixels.max()
+        return high
     if photometric == "MONOCHROME2":
-        return pixels.min()  # below any window a viewer would pick from this image
+        return low
     if photometric == "PALETTE COLOR":
         return _darkest_palette_index(ds, pixels)
     if photometric in ("YBR_FULL", "YBR_FULL_422") and keeps_stored_colour(ds.file_meta.TransferSyntaxUID):
@@ -58,5 +60,5 @@ def inpaint_frame(frame: np.ndarray, mask: np.ndarray, radius: int, low: int, hi
     filled = []
     for channel in channels:
         result = cv2.inpaint(np.ascontiguousarray(channel, dtype=np.float32), mask8, radius, cv2.INPAINT_TELEA)
-        filled.append(np.clip(np.rint(result), low, high).astype(frame.dtype))
+        filled.append(np.clip(np.rint(result.astype(np.float64)), low, high).astype(frame.dtype))
     return filled[0] if frame.ndim == 2 else np.stack(filled, axis=-1)

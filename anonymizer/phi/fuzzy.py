@@ -1,0 +1,59 @@
+"""Recognise header values in OCR text despite OCR errors (rapidfuzz)."""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz
+
+from anonymizer.job import PhiHints
+from anonymizer.phi.dates import date_renderings
+
+# OCR confuses these with digits inside numbers and dates.
+_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "|": "1", "S": "5",
+                                   "B": "8", "Z": "2"})
+NAME_THRESHOLD = 88  # partial_ratio; exact for values shorter than MIN_FUZZY_LENGTH
+DATE_THRESHOLD = 90
+MIN_FUZZY_LENGTH = 5
+
+
+def _matches(value: str, text: str) -> bool:
+    value, text = value.upper().strip(), text.upper()
+    if not value:
+        return False
+    if len(value) < MIN_FUZZY_LENGTH:
+        return re.search(rf"(?<![A-Z0-9]){re.escape(value)}(?![A-Z0-9])", text) is not None
+    return fuzz.partial_ratio(value, text) >= NAME_THRESHOLD
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text.translate(_DIGIT_LOOKALIKES))
+
+
+def date_match(text: str, dates: set[str]) -> bool:
+    digits = _digits(text)
+    if len(digits) < 6:
+        return False
+    squeezed = re.sub(r"\s+", "", text.upper())
+    for value in dates:
+        for form in date_renderings(value):
+            form_digits = _digits(form)
+            if form.isalpha() or len(form_digits) < 6:
+                continue
+            if form_digits in digits or fuzz.partial_ratio(form_digits, digits) >= DATE_THRESHOLD and \
+                    abs(len(digits) - len(form_digits)) <= 2:
+                return True
+            if form.upper().replace(" ", "") in squeezed:
+                return True
+    return False
+
+
+def header_match(text: str, hints: PhiHints) -> str | None:
+    """Which kind of header value the OCR text contains, if any."""
+    for kind, values in (("name", hints.names), ("identifier", hints.identifiers),
+                         ("institution", hints.institutions)):
+        if any(_matches(value, text) for value in values):
+            return kind
+    if hints.dates and date_match(text, hints.dates):
+        return "date"
+    return None
