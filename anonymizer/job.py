@@ -81,6 +81,7 @@ class TextRegion:
     reason: str = ""
     in_border: bool = False
     redacted: bool = False
+    readings: tuple[str, ...] = ()  # every engine's reading of the box (PHI-bearing too)
 
 
 @dataclass

@@ -103,7 +103,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
         for merged in merge_boxes(boxes, config.iou_threshold):
             region = TextRegion(
                 box=merged.box, text=merged.text, confidence=merged.confidence,
-                engines=tuple(sorted(merged.engines)), frame=frame_index,
+                engines=tuple(sorted(merged.engines)), frame=frame_index, readings=tuple(merged.readings),
                 in_border=touches_border(merged.box, rows, cols, config.margin)
                 or outside_regions(merged.box, regions_of_interest),
             )

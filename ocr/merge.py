@@ -14,6 +14,7 @@ class MergedBox:
     text: str
     confidence: float
     engines: set[str] = field(default_factory=set)
+    readings: list[str] = field(default_factory=list)  # every engine's text, best first
 
 
 # Engines differ in granularity (PP-OCR reads lines, Tesseract words): a box lying
@@ -38,7 +39,9 @@ def merge_boxes(boxes: list[OcrBox], iou_threshold: float) -> list[MergedBox]:
             if same_text(region.box, candidate.box, iou_threshold):
                 region.box = region.box.union(candidate.box)
                 region.engines.add(candidate.engine)
+                region.readings.append(candidate.text)
                 break
         else:
-            merged.append(MergedBox(candidate.box, candidate.text, candidate.confidence, {candidate.engine}))
+            merged.append(MergedBox(candidate.box, candidate.text, candidate.confidence, {candidate.engine},
+                                    [candidate.text]))
     return merged

@@ -48,3 +48,26 @@ def build_tiny_clip(directory: Path) -> Path:
     model.save_pretrained(directory)
     CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(directory)
     return directory
+
+
+def build_tiny_ner(directory: Path) -> Path:
+    """A 2-layer BERT token classifier with a tiny word-piece vocabulary and PER labels."""
+    import torch
+    from transformers import BertConfig, BertForTokenClassification, BertTokenizerFast
+
+    torch.manual_seed(0)
+    directory.mkdir(parents=True, exist_ok=True)
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("abcdefghijklmnopqrstuvwxyz0123456789.:/-")
+    words += ["##" + c for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
+    (directory / "vocab.txt").write_text("\n".join(words) + "\n")
+    tokenizer = BertTokenizerFast(str(directory / "vocab.txt"), do_lower_case=True)
+    labels = ["O", "B-PER", "I-PER"]
+    config = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, num_labels=len(labels),
+                        id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    model = BertForTokenClassification(config)
+    with torch.no_grad():  # make every token a person, so the test knows what to expect
+        model.classifier.bias.copy_(torch.tensor([-5.0, 5.0, 0.0]))
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory

@@ -35,7 +35,19 @@ def is_safe_token(token: str) -> bool:
         return True
     if len(word) == 1:
         return True  # single characters identify no one (and L/R markers are clinical)
-    return word in safe_words() or bool(TECHNIQUE_VALUE.match(word))
+    return word in safe_words() or bool(TECHNIQUE_VALUE.match(word)) or splits_into_safe_words(word)
+
+
+def splits_into_safe_words(word: str, min_part: int = 2) -> bool:
+    """PORTABLESUPINE -> PORTABLE + SUPINE: OCR engines sometimes drop the spaces."""
+    vocabulary = safe_words()
+    reachable = [True] + [False] * len(word)
+    for end in range(min_part, len(word) + 1):
+        for start in range(0, end - min_part + 1):
+            if reachable[start] and word[start:end] in vocabulary:
+                reachable[end] = True
+                break
+    return reachable[-1]
 
 
 def all_tokens_safe(text: str) -> bool:

@@ -53,4 +53,12 @@ def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | Non
 
 
 def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model: Path | None = None) -> None:
-    region.verdict, region.reason = classify_text(region.text, hints, policy, ner_model)
+    """Every engine's reading counts: evidence in any reading makes the box PHI; it is
+    safe only when some reading is wholly safe (PP-OCR drops spaces that Tesseract keeps)."""
+    verdicts = [classify_text(text, hints, policy, ner_model) for text in (region.readings or (region.text,))]
+    evidence_found = [v for v in verdicts if v[0] is Verdict.PHI and not v[1].startswith(("unrecognised", "text policy"))]
+    if evidence_found:
+        region.verdict, region.reason = evidence_found[0]
+        return
+    safe = [v for v in verdicts if v[0] is Verdict.SAFE]
+    region.verdict, region.reason = safe[0] if safe else verdicts[0]

@@ -1,0 +1,69 @@
+"""Issue 4, item 1: is this text PHI? Evidence strongest first, then the allow-list."""
+
+from __future__ import annotations
+
+import pytest
+
+from anonymizer.job import PhiHints, Verdict
+from anonymizer.phi.allow_list import all_tokens_safe, is_safe_token
+from anonymizer.phi.classify import classify_text
+from anonymizer.phi.dates import date_renderings
+
+HINTS = PhiHints(names={"KAUFMAN", "SCOTT", "KAUFMAN SCOTT"}, identifiers={"PAT-77812", "A1234567"},
+                 dates={"19430722", "20120309"}, institutions={"Springfield General Hospital"})
+
+
+def test_date_renderings_cover_common_forms():
+    forms = date_renderings("19430722")
+    for form in ("07.22.1943", "1943-07-22", "22/07/1943", "22 JUL 1943", "07/22/43", "19430722"):
+        assert form in forms, form
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("KAUFMAN SCOTT [M] 03.09.2012", "matches a header name"),
+    ("KAUFMAM SC0TT", "matches a header name"),               # OCR errors
+    ("DOB:07.22.1943", "matches a header date"),
+    ("22 JUL 1943", "matches a header date"),
+    ("1943-O7-22", "matches a header date"),                   # O for 0
+    ("ID PAT-77812", "matches a header identifier"),
+    ("SPRINGFIELD GENERAL HOSP", "matches a header institution"),
+    ("NAME: JANE ROE", "identifier label"),
+    ("MRN 99881", "identifier label"),
+    ("12/05/1988", "date pattern"),
+    ("555-201-4003", "phone pattern"),
+    ("8812345", "long digit run"),
+])
+def test_phi_evidence(text, reason):
+    verdict, why = classify_text(text, HINTS, "phi")
+    assert verdict is Verdict.PHI and why.startswith(reason), (text, why)
+
+
+@pytest.mark.parametrize("text", [
+    "L", "R", "SEMI-UPRIGHT", "PORTABLE", "SUPINE", "AP", "CHEST PA", "120 kVp", "200 mAs", "5 cm", "12 MHz",
+    "T2 FLAIR AX", "WL 40 WW 400", "Im 23/120", "x1.5", "DEPTH 16 cm", "GAIN 50%", "LT LAT DECUB",
+])
+def test_clinical_and_technical_text_is_safe(text):
+    verdict, why = classify_text(text, HINTS, "phi")
+    assert verdict is Verdict.SAFE, (text, why)
+
+
+def test_unknown_words_are_redacted_unless_known_safe():
+    verdict, why = classify_text("JOHANSSON", PhiHints(), "phi")
+    assert verdict is Verdict.PHI and "unrecognised" in why
+    assert classify_text("SUPINE", PhiHints(), "all")[0] is Verdict.PHI  # policy all
+    assert not all_tokens_safe("PORTABLE JOHANSSON")
+    assert is_safe_token("kVp") and not is_safe_token("1943")
+
+
+def test_ner_model_loads_offline_and_counts_as_evidence(tmp_path):
+    from tiny_models import build_tiny_ner
+
+    from anonymizer.phi.ner import identifying_entities
+
+    model_dir = build_tiny_ner(tmp_path / "ner")
+    groups = identifying_entities("seen by tomasz", model_dir)
+    assert groups and set(groups) == {"PER"}
+    verdict, why = classify_text("tomasz", PhiHints(), "phi", ner_model=model_dir)
+    assert verdict is Verdict.PHI and why == "NER: PER"
+    verdict, why = classify_text("supine", PhiHints(), "phi", ner_model=model_dir)
+    assert why == "NER: PER"  # the model overrides the allow-list: evidence comes first

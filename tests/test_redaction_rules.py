@@ -1,0 +1,83 @@
+"""Issue 4, items 2-4: border rule, verification by re-reading, frames, ultrasound regions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from anonymizer import redaction
+from anonymizer.loading import open_job
+from anonymizer.pipeline import run_stages
+from anonymizer.pixels.rendering import render_dicom_view
+from conftest import read_text_in_box
+from ocr.detect import frames_to_scan
+
+
+def run(source, out, config):
+    job = open_job(source)
+    job.output_path = out / f"anonymized_{source.name}"
+    run_stages(job, config)
+    return job
+
+
+def test_frames_to_scan():
+    assert frames_to_scan(10, "first", 1) == [0]
+    assert frames_to_scan(10, "all", 3) == [0, 3, 6, 9]
+    assert frames_to_scan(10, "2", 1) == [0, 5]
+    assert frames_to_scan(3, "all", 1) == [0, 1, 2]
+
+
+def test_verification_refills_what_inpainting_left_legible(tmp_path, tcia_dir, ground_truth, config, monkeypatch):
+    # An inpainting that changes nothing: the text stays legible, and only the re-read can catch it.
+    monkeypatch.setattr(redaction, "inpaint_frame", lambda frame, mask, radius, low, high: frame.copy())
+    job = run(tcia_dir / "2_ORIGINAL.dcm", tmp_path, config)
+    assert job.report.regions_verified == job.report.regions_redacted >= 2
+    assert job.report.regions_refilled >= 1
+    written = pydicom.dcmread(job.output_path)
+    view = render_dicom_view(written, written.pixel_array[np.newaxis])[0]
+    for box in ground_truth["2_ORIGINAL.dcm"]["phi"]:
+        read = read_text_in_box(view, box["left"], box["top"], box["width"], box["height"])
+        assert not re.search(r"[A-Za-z0-9]", read), box["label"]
+
+
+def test_central_phi_is_listed_for_review_unless_scope_everywhere(tmp_path, tcia_dir, config):
+    central = replace(config, margin=0)  # no border band: the burned-in name counts as central
+    job = run(tcia_dir / "2_ORIGINAL.dcm", tmp_path / "a", central)
+    assert job.report.regions_redacted == 0 and job.report.regions_review >= 2
+    assert not job.pixels_changed
+    everywhere = run(tcia_dir / "2_ORIGINAL.dcm", tmp_path / "b", replace(central, scope="everywhere"))
+    assert everywhere.report.regions_redacted >= 2 and everywhere.report.regions_review == 0
+
+
+def test_ultrasound_annotation_area_is_always_redacted(tmp_path, tcia_dir, config):
+    ds = pydicom.dcmread(tcia_dir / "2_ORIGINAL.dcm")
+    region = Dataset()
+    region.RegionLocationMinX0, region.RegionLocationMinY0 = 0, 40
+    region.RegionLocationMaxX1, region.RegionLocationMaxY1 = ds.Columns - 1, ds.Rows - 1
+    ds.SequenceOfUltrasoundRegions = Sequence([region])
+    source = tmp_path / "us.dcm"
+    ds.save_as(source)
+    job = run(source, tmp_path / "out", replace(config, margin=0))
+    assert job.report.regions_redacted >= 2 and job.report.regions_review == 0
+    assert not job.redaction_mask[0, 40:].any(), "the image data region itself is untouched"
+
+
+def test_text_policy_phi_keeps_clinical_words(tmp_path, config):
+    import cv2
+
+    image = np.zeros((400, 400, 3), dtype=np.uint8)
+    cv2.putText(image, "PORTABLE SUPINE", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+    cv2.putText(image, "JOHANSSON ERIK", (10, 380), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+    source = tmp_path / "xray.png"
+    cv2.imwrite(str(source), image)
+    job = run(source, tmp_path / "out", config)
+    written = cv2.imread(str(job.output_path))
+    assert np.array_equal(written[:45], image[:45]), "clinical words are kept"
+    assert "JOHANSSON" not in read_text_in_box(written, 5, 350, 300, 40).upper()
+    everything = run(source, tmp_path / "all", replace(config, text_policy="all"))
+    assert everything.report.regions_redacted == 2
