@@ -20,6 +20,8 @@ from ocr.registry import load_engines
 _ALNUM = re.compile(r"[A-Za-z0-9]")
 CONTEXT_PX = 6
 UPSCALE_BELOW_PX = 32  # boxes lower than this are read at 3x
+# A reading this unsure is the engine guessing at background texture, not text.
+LEGIBLE_CONFIDENCE = 0.3
 
 
 def render_frame(job: Job, frame: int) -> np.ndarray:
@@ -37,12 +39,20 @@ def legible_text(engines, image: np.ndarray, box: Box) -> bool:
         return False
     if box.height < UPSCALE_BELOW_PX:
         crop = cv2.resize(crop, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
-    crop = cv2.copyMakeBorder(crop, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
+    # Pad to a square: a detector that scales the short side up would otherwise blow a
+    # long, thin line of text up to thousands of pixels.
+    height, width = crop.shape[:2]
+    side = max(height, width) + 32
+    pad_y, pad_x = (side - height) // 2, (side - width) // 2
+    square = cv2.copyMakeBorder(crop, pad_y, side - height - pad_y, pad_x, side - width - pad_x,
+                                cv2.BORDER_REPLICATE)
     for engine in engines:
         try:
-            if any(_ALNUM.search(found.text) for found in engine.read(crop)):
-                return True
+            # A recogniser-only pass reads the line directly where the engine offers one.
+            found = engine.read_line(crop) if hasattr(engine, "read_line") else engine.read(square)
         except Exception:  # noqa: BLE001 - a failed re-read counts as legible: fail closed
+            return True
+        if any(_ALNUM.search(f.text) and f.confidence >= LEGIBLE_CONFIDENCE for f in found):
             return True
     return False
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
+
+import cv2
+import numpy as np
 
 from anonymizer.config import PipelineConfig
 from anonymizer.errors import UnsafeToWrite
@@ -69,7 +73,15 @@ def outside_regions(box: Box, regions: list[Box]) -> bool:
     return bool(regions) and all(box.intersection_area(region) == 0 for region in regions)
 
 
-def read_frame(engines: tuple[OcrEngine, ...], image, failed: set[str]) -> list[OcrBox]:
+# Large images (full-detector CR/DX) are read at this long side: detection time grows
+# with area, and burned-in text on such images is 20 px and up, still 15 px here.
+MAX_OCR_SIDE = 1600
+
+
+def read_frame(engines: tuple[OcrEngine, ...], image: np.ndarray, failed: set[str]) -> list[OcrBox]:
+    scale = min(1.0, MAX_OCR_SIDE / max(image.shape[:2]))
+    if scale < 1.0:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     boxes: list[OcrBox] = []
     for engine in engines:
         if engine.name in failed:
@@ -78,7 +90,15 @@ def read_frame(engines: tuple[OcrEngine, ...], image, failed: set[str]) -> list[
             boxes.extend(engine.read(image))
         except Exception:  # noqa: BLE001 - one engine failing degrades to the others
             failed.add(engine.name)
+    if scale < 1.0:
+        boxes = [replace(b, box=_unscale(b.box, scale)) for b in boxes]
     return boxes
+
+
+def _unscale(box: Box, scale: float) -> Box:
+    left, top = int(np.floor(box.left / scale)), int(np.floor(box.top / scale))
+    right, bottom = int(np.ceil(box.right / scale)), int(np.ceil(box.bottom / scale))
+    return Box(left, top, right - left, bottom - top)
 
 
 def detect_text(job: Job, config: PipelineConfig) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from anonymizer.job import Box
 from ocr.engine import OcrBox, as_rgb, box_from_points
 
 
@@ -24,3 +25,11 @@ class RapidOcrEngine:
         for points, text, score in result or []:
             boxes.append(OcrBox(box_from_points(points), str(text), float(score), self.name))
         return boxes
+
+    def read_line(self, image: np.ndarray) -> list[OcrBox]:
+        """Recognition only, for a crop that holds one line: what re-reading a redaction needs."""
+        bgr = np.ascontiguousarray(as_rgb(image)[..., ::-1])
+        result, _ = self._ocr(bgr, use_det=False, use_cls=False)
+        height, width = image.shape[:2]
+        return [OcrBox(Box(0, 0, width, height), str(text), float(score), self.name)
+                for text, score in result or [] if str(text).strip()]

@@ -1,0 +1,85 @@
+"""Stages 4 to 7 with models loaded: a 512x512 single-frame DICOM and a 2140x1760 CR.
+
+    python benchmarks/pixel_speed.py [--runs 7]
+
+The 512x512 file is the TCIA PET/CT fusion (../shared); the 2140x1760 CR is pydicom's
+real CR (dicomdirtests 6154, MONOCHROME1) resized to a full detector and given a
+burned-in name and date, as a CR from the modality would carry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pydicom
+from pydicom.data import get_testdata_file
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(Path(__file__).parent)]
+SHARED = Path(os.environ.get("ANONYMIZER_SHARED", REPO.parent / "shared"))
+
+from anonymizer.config import PipelineConfig  # noqa: E402
+from anonymizer.loading import open_job  # noqa: E402
+from anonymizer.pipeline import STAGES  # noqa: E402
+from burn import burn_text  # noqa: E402
+
+
+def make_cr(path: Path) -> Path:
+    ds = pydicom.dcmread(get_testdata_file("6154"))
+    big = cv2.resize(ds.pixel_array.astype(np.float32), (1760, 2140), interpolation=cv2.INTER_CUBIC)
+    big = np.clip(big, 0, 4095).astype(np.uint16)
+    white = 0  # MONOCHROME1: low values render white
+    burn_text(big, "HARTMANN MARGARETHE", (40, 80), 1.6, 3, white)
+    burn_text(big, "DOB 03/14/1951  ID 4471923", (40, 140), 1.6, 3, white)
+    burn_text(big, "PA ERECT", (1400, 2080), 1.6, 3, white)
+    ds.Rows, ds.Columns = big.shape
+    ds.PixelData = big.tobytes()
+    ds.PatientName = "HARTMANN^MARGARETHE"
+    ds.save_as(path)
+    return path
+
+
+def time_stages(path: Path, config: PipelineConfig, out: Path, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        job = open_job(path)
+        job.output_path = out / f"anonymized_{path.name}"
+        for name, stage in STAGES[:3]:
+            stage(job, config)
+        start = time.perf_counter()
+        for name, stage in STAGES[3:]:
+            stage(job, config)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    runs = parser.parse_args().runs
+    config = PipelineConfig(key=b"benchmark key, fixed for the run")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        cr = make_cr(out / "cr_2140x1760.dcm")
+        small = SHARED / "data/tcia-pseudo-phi/RGB_ORIGINAL.dcm"
+        time_stages(small, config, out, 1)  # load the models once, as a batch worker would
+        text_ct = SHARED / "data/tcia-pseudo-phi/2_ORIGINAL.dcm"
+        cases = (("512x512 DICOM, no burned-in text (RGB_ORIGINAL)", small),
+                 ("552x394 CT with a burned-in name and DOB (2_ORIGINAL)", text_ct),
+                 ("2140x1760 CR with burned-in name, DOB, ID and a view label", cr))
+        for label, path in cases:
+            times = time_stages(path, config, out, runs)
+            print(f"{label}: stages 4-7 median {statistics.median(times):.2f} s "
+                  f"(min {min(times):.2f}, max {max(times):.2f}, n={runs})")
+
+
+if __name__ == "__main__":
+    main()
