@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from anonymizer.config import PipelineConfig
-from anonymizer.job import FileKind, Job, TextRegion, Verdict
+from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
 from anonymizer.verification import verify_redactions
 
@@ -34,13 +34,46 @@ def should_redact(region: TextRegion, config: PipelineConfig) -> bool:
     return region.verdict is Verdict.PHI and (region.in_border or config.scope == "everywhere")
 
 
+# OCR boxes can stop short of a line's first or last characters (a missed "MR" before an
+# ID, a surname the detector skipped). A PHI box grows along its line over ink that
+# continues it, by at most this many text heights on each side.
+MAX_GROWTH_HEIGHTS = 3.0
+INK_CONTRAST = 48  # 8-bit view levels between a glyph and the line's background
+
+
+def grow_along_line(view: np.ndarray, box: Box) -> Box:
+    grey = view if view.ndim == 2 else view.mean(axis=-1)
+    band = grey[box.top:box.bottom].astype(np.int16)
+    if band.size == 0:
+        return box
+    inked = (np.abs(band - np.median(band)) > INK_CONTRAST).any(axis=0)
+    limit = int(MAX_GROWTH_HEIGHTS * box.height)
+    gap_allowed = max(box.height // 2, 3)
+    left, right = box.left, box.right
+    for direction in (-1, 1):
+        x = (box.left - 1) if direction < 0 else box.right
+        gap, travelled = 0, 0
+        while 0 <= x < grey.shape[1] and gap <= gap_allowed and travelled <= limit:
+            if inked[x]:
+                gap = 0
+                if direction < 0:
+                    left = x
+                else:
+                    right = x + 1
+            else:
+                gap += 1
+            x += direction
+            travelled += 1
+    return Box(left, box.top, right - left, box.height)
+
+
 def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
     frames, rows, cols = job.pixels.shape[:3]
     mask = np.zeros((frames, rows, cols), dtype=bool)
     for region in job.regions:
         if not should_redact(region, config):
             continue
-        box = region.box.padded(config.padding, rows, cols)
+        box = grow_along_line(job.view[region.frame], region.box).padded(config.padding, rows, cols)
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
         region.redacted = True

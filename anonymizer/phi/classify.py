@@ -19,6 +19,7 @@ from anonymizer.phi.patterns import PHI_LABELS, find_patterns
 TEXT_POLICIES = ("phi", "all")
 # One letter or digit identifies no one; markers such as "L" or "R" are clinical.
 MIN_IDENTIFYING_CHARACTERS = 2
+TOO_SHORT = "too short to identify anyone"
 
 
 def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> str | None:
@@ -41,7 +42,7 @@ def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> str |
 
 def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | None = None) -> tuple[Verdict, str]:
     if sum(c.isalnum() for c in text) < MIN_IDENTIFYING_CHARACTERS:
-        return Verdict.SAFE, "too short to identify anyone"
+        return Verdict.SAFE, TOO_SHORT
     reason = evidence(text, hints, ner_model)
     if reason:
         return Verdict.PHI, reason
@@ -60,5 +61,7 @@ def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model:
     if evidence_found:
         region.verdict, region.reason = evidence_found[0]
         return
-    safe = [v for v in verdicts if v[0] is Verdict.SAFE]
-    region.verdict, region.reason = safe[0] if safe else verdicts[0]
+    # A reading too short to identify says nothing when another engine read more.
+    substantial = [v for v in verdicts if v[1] != TOO_SHORT] or verdicts
+    safe = [v for v in substantial if v[0] is Verdict.SAFE]
+    region.verdict, region.reason = safe[0] if safe else substantial[0]
