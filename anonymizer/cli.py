@@ -27,7 +27,7 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, path_type=Path))
+@click.argument("input_spec", metavar="INPUT")
 @click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--confidence", default=0.1, show_default=True, type=click.FloatRange(0, 1),
               help="Lowest OCR confidence (0-1) for a text box to count.")
@@ -71,11 +71,21 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
               help="De-identify DICOM headers only: pixels are kept byte for byte and NOT scanned for burned-in text.")
 @click.option("--allow-unscanned", is_flag=True,
               help="Write a file even when no OCR engine could scan its pixels (privacy risk; off by default).")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Parallel worker processes for a folder or list (default: the number of cores).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="local: worker processes on this machine; spark: the same pipeline on PySpark "
+                   "(local[N] here, or the cluster under spark-submit).")
+@click.option("--layout", type=click.Choice(["mirror", "uid"]), default="mirror", show_default=True,
+              help="mirror: the input tree under OUTPUT_DIR; uid: OUTPUT_DIR/<patient>/<study>/<series>/ "
+                   "named by the new identifiers.")
+@click.option("--overwrite", is_flag=True, help="Redo files whose output already exists (default: skip them).")
 @click.option("-v", "--verbose", is_flag=True, help="Print what each stage did (never identifying values).")
-def main(input_path: Path, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
+def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
          ner_model, frames, frame_stride, ocr_engines, easyocr_models, clip_model, skip_classification, strategy_file, profile_options,
-         key_file, metadata_only, allow_unscanned, verbose) -> None:
-    """De-identify INPUT (a DICOM or image file, or a folder of them) into OUTPUT_DIR.
+         key_file, metadata_only, allow_unscanned, workers, engine, layout, overwrite, verbose) -> None:
+    """De-identify INPUT into OUTPUT_DIR. INPUT is a DICOM or image file, a folder (walked
+    recursively; DICOM is recognised by content) or @list.txt (one path per line).
 
     Each file goes through seven stages: classify, validate, scrub metadata (DICOM
     PS3.15 profile), enhance (CLAHE on the border bands), detect text (PP-OCRv4 and
@@ -109,27 +119,66 @@ def main(input_path: Path, output_dir: Path, confidence, padding, margin, fill, 
         confidence=confidence, padding=padding, margin=margin, fill=fill, scope=scope,
         text_policy=text_policy, ner_model=ner_model, frames=frames, frame_stride=frame_stride, ocr_engines=engines, easyocr_model_dir=easyocr_models,
         clip_model=clip_model, skip_classification=skip_classification, key=key, strategy=strategy,
-        allow_unscanned_pixels=allow_unscanned, metadata_only=metadata_only, verbose=verbose,
+        allow_unscanned_pixels=allow_unscanned, metadata_only=metadata_only, verbose=verbose, layout=layout,
     )
-    sys.exit(run(input_path, output_dir, config))
+    from anonymizer.errors import InvalidInput
+    from anonymizer.inputs import collect_inputs
+
+    try:
+        items, is_batch = collect_inputs(input_spec, output_dir)
+    except InvalidInput as exc:
+        click.echo(f"error: {input_spec}: {exc.reason}", err=True)
+        sys.exit(EXIT_INVALID)
+    if not is_batch and engine == "local":
+        sys.exit(run_single(items[0].path, output_dir, config))
+    sys.exit(run_batch(items, output_dir, config, workers, engine, overwrite))
 
 
-def run(input_path: Path, output_dir: Path, config: PipelineConfig) -> int:
+def run_single(source: Path, output_dir: Path, config: PipelineConfig) -> int:
     from anonymizer.pipeline import run_file
     from anonymizer.summary import render_summary
 
-    files = sorted(p for p in input_path.rglob("*") if p.is_file()) if input_path.is_dir() else [input_path]
-    statuses = []
-    for source in files:
-        report = run_file(source, output_dir, config)
-        statuses.append(report.status)
-        if config.verbose:
-            for line in report.stages:
-                click.echo(f"[{report.source_name}] {line}", err=True)
-        if report.status == "written":
-            click.echo(render_summary(report))
+    report = run_file(source, output_dir, config)
+    if config.verbose:
+        for line in report.stages:
+            click.echo(f"[{report.source_name}] {line}", err=True)
+    if report.status == "written":
+        click.echo(render_summary(report))
+        return EXIT_OK
+    click.echo(f"error: {source}: {report.reason}", err=True)
+    return EXIT_NON_MEDICAL if report.status == "rejected" else EXIT_INVALID
+
+
+def run_batch(items, output_dir: Path, config: PipelineConfig, workers: int | None, engine: str,
+              overwrite: bool) -> int:
+    import time
+
+    from anonymizer.batch import default_workers, run_local
+    from anonymizer.progress import progress
+    from anonymizer.reporting import append_record, summarise, write_summary
+
+    workers = workers or default_workers()
+    start = time.perf_counter()
+    with progress(len(items)) as advance:
+        def on_record(record: dict) -> None:
+            if record["status"] != "already done":
+                append_record(output_dir, record)
+            advance(record)
+
+        if engine == "spark":
+            from anonymizer.spark_engine import run_spark
+
+            records = run_spark(items, output_dir, config, workers, overwrite, on_record)
         else:
-            click.echo(f"error: {source}: {report.reason}", err=True)
-    if len(files) == 1:
-        return {"written": EXIT_OK, "rejected": EXIT_NON_MEDICAL}.get(statuses[0], EXIT_INVALID)
-    return EXIT_OK if all(s == "written" for s in statuses) else EXIT_BATCH_FAILURES
+            records = run_local(items, output_dir, config, workers, overwrite, on_record)
+    summary = summarise(records, time.perf_counter() - start)
+    write_summary(output_dir, summary)
+    click.echo(
+        f"Batch: {summary['processed']} processed, {summary['written']} written, "
+        f"{summary['already_done']} already done, {summary['rejected_non_medical']} rejected as non-medical, "
+        f"{summary['skipped']} skipped, {summary['failed']} failed, {len(summary['needing_review'])} needing review "
+        f"({summary['files_per_second']} files/s). Report: {output_dir}"
+    )
+    for failure in summary["failures"]:
+        click.echo(f"error: {failure['input']}: {failure['reason']}", err=True)
+    return EXIT_BATCH_FAILURES if summary["failed"] else EXIT_OK

@@ -19,6 +19,7 @@ class PipelineConfig:
     frame_stride: int = 1  # scan every k-th frame of long loops
     ocr_engines: tuple[str, ...] = DEFAULT_OCR_ENGINES
     easyocr_model_dir: Path | None = None
+    ocr_threads: int | None = None  # None: ONNX Runtime's default (all cores)
     text_policy: str = "phi"  # phi: redact unless every token is known safe | all: every box
     ner_model: Path | None = None
     # enhance (stage 4): fraction of each side treated as the border band
@@ -40,3 +41,5 @@ class PipelineConfig:
     # header only: pixels are neither decoded nor scanned, and stay byte for byte
     metadata_only: bool = False
     verbose: bool = False
+    # where outputs go: "mirror" the input tree, or "uid" patient/study/series folders
+    layout: str = "mirror"

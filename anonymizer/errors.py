@@ -29,3 +29,7 @@ class UnsafeToWrite(AnonymizerError):
     """A privacy stage could not do its job, so the file is not written as clean."""
 
     exit_code = 3
+
+
+class Skipped(AnonymizerError):
+    """Not an image to de-identify (a DICOMDIR index): noted and passed over."""

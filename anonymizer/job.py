@@ -135,3 +135,4 @@ class Job:
     redaction_mask: np.ndarray | None = None  # (frames, rows, cols): pixels stage 6 changed
     pixels_changed: bool = False
     output_path: Path | None = None
+    output_root: Path | None = None  # OUTPUT_DIR, for layouts that place files by identifier

@@ -9,7 +9,7 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from anonymizer.errors import InvalidInput
+from anonymizer.errors import InvalidInput, Skipped
 from anonymizer.job import FileKind, FileReport, Job
 from anonymizer.pixels.decoding import decode_raster
 from anonymizer.pixels.rendering import render_raster_view
@@ -35,7 +35,7 @@ def sniff_kind(path: Path) -> FileKind:
         return FileKind.RASTER
     if head[:2] in _BARE_DATASET_STARTS:
         return FileKind.DICOM
-    raise InvalidInput("unsupported file type (expected DICOM or .jpg .jpeg .png .tif .tiff .bmp)")
+    raise Skipped("unsupported file type (expected DICOM or .jpg .jpeg .png .tif .tiff .bmp)")
 
 
 def open_job(path: Path) -> Job:
@@ -65,7 +65,7 @@ def read_dicom(path: Path) -> pydicom.Dataset:
         raise InvalidInput("not a DICOM file (no data elements)")
     meta = ds.file_meta
     if meta.get("MediaStorageSOPClassUID") == MEDIA_DIRECTORY_STORAGE or "DirectoryRecordSequence" in ds:
-        raise InvalidInput("DICOMDIR media directory, not an image: skipped")
+        raise Skipped("DICOMDIR media directory, not an image: skipped")
     if "TransferSyntaxUID" not in meta:
         meta.TransferSyntaxUID = _syntax_as_read(ds)
     return ds

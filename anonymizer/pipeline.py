@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from anonymizer.config import PipelineConfig
-from anonymizer.errors import AnonymizerError, NonMedicalImage
+from anonymizer.errors import AnonymizerError, NonMedicalImage, Skipped
 from anonymizer.job import FileReport, Job, PhiHints
 from anonymizer.loading import open_job
 from anonymizer.metadata.scrub import scrub_metadata
@@ -56,18 +56,23 @@ def run_stages(job: Job, config: PipelineConfig) -> None:
                                   f"{scrub_message(str(exc), job.phi_hints)})") from exc
 
 
-def run_file(source: Path, out_dir: Path, config: PipelineConfig) -> FileReport:
-    """De-identify one file. Never raises for a bad file: the report says what happened."""
+def run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Path | None = None) -> FileReport:
+    """De-identify one file. Never raises for a bad file: the report says what happened.
+
+    ``relative`` is the file's place under a batch's input root; the output mirrors it."""
     quiet_pydicom()
     report = FileReport(source_name=source.name)
     try:
         job = open_job(source)
         report = job.report
-        job.output_path = output_path_for(job, out_dir)
+        job.output_path = output_path_for(job, out_dir / (relative.parent if relative else Path()))
+        job.output_root = out_dir
         run_stages(job, config)
         report.status = "written"
     except NonMedicalImage as exc:
         report.status, report.reason = "rejected", exc.reason
+    except Skipped as exc:
+        report.status, report.reason = "skipped", exc.reason
     except AnonymizerError as exc:
         report.status, report.reason = "failed", exc.reason
     return report

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from pathlib import Path
 
 import cv2
 
@@ -22,7 +24,19 @@ def output_path_for(job: Job, out_dir):
     return out_dir / f"{OUTPUT_PREFIX}{job.source.name}"
 
 
+def uid_layout_path(job: Job) -> Path | None:
+    """OUTPUT_DIR/<new PatientID>/<new StudyInstanceUID>/<new SeriesInstanceUID>/anonymized_<name>."""
+    ds = job.dataset
+    if ds is None or job.output_root is None:
+        return None
+    parts = [str(ds.get(k, "") or "").strip() for k in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID")]
+    parts = [re.sub(r"[^A-Za-z0-9._-]", "_", p) or "unknown" for p in parts]
+    return job.output_root.joinpath(*parts, f"{OUTPUT_PREFIX}{job.source.name}")
+
+
 def save(job: Job, config: PipelineConfig) -> None:
+    if config.layout == "uid":
+        job.output_path = uid_layout_path(job) or job.output_path
     target = job.output_path
     if target is None:
         raise UnsafeToWrite("no output path was set")

@@ -59,7 +59,7 @@ def legible_text(engines, image: np.ndarray, box: Box) -> bool:
 
 def verify_redactions(job: Job, config: PipelineConfig) -> tuple[int, int]:
     """(boxes verified, boxes refilled solid)."""
-    engines, _ = load_engines(config.ocr_engines, config.easyocr_model_dir)
+    engines, _ = load_engines(config.ocr_engines, config.easyocr_model_dir, config.ocr_threads)
     redacted = [r for r in job.regions if r.redacted]
     if not engines or not redacted:
         return 0, 0

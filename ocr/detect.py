@@ -123,7 +123,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     if job.view is None:
         job.report.stages.append("detect text: no pixels")
         return
-    engines, notices = load_engines(config.ocr_engines, config.easyocr_model_dir)
+    engines, notices = load_engines(config.ocr_engines, config.easyocr_model_dir, config.ocr_threads)
     job.report.warnings.extend(notices)
     if not engines:
         _unscanned(job, config, "no OCR engine could be loaded")

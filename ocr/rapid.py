@@ -11,12 +11,13 @@ from ocr.engine import OcrBox, as_rgb, box_from_points
 class RapidOcrEngine:
     name = "rapidocr"
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
         # Our own confidence threshold applies later; medical overlays are upright, so
-        # the angle classifier only costs time.
-        self._ocr = RapidOCR(text_score=0.05, use_cls=False, print_verbose=False)
+        # the angle classifier only costs time. Batch workers run one thread each.
+        extra = {"intra_op_num_threads": threads} if threads else {}
+        self._ocr = RapidOCR(text_score=0.05, use_cls=False, print_verbose=False, **extra)
 
     def read(self, image: np.ndarray) -> list[OcrBox]:
         bgr = np.ascontiguousarray(as_rgb(image)[..., ::-1])

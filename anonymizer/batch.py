@@ -1,0 +1,93 @@
+"""Run many files: in parallel worker processes that each load the OCR models once,
+resumable (finished outputs are skipped), with a report line per file as it ends."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from multiprocessing import get_context
+from pathlib import Path
+
+from anonymizer.config import PipelineConfig
+from anonymizer.inputs import InputFile
+from anonymizer.reporting import previous_outputs, report_record
+from anonymizer.saving import OUTPUT_PREFIX
+
+_WORKER_CONFIG: PipelineConfig | None = None
+
+
+def default_workers() -> int:
+    return max(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 1)
+
+
+def worker_config(config: PipelineConfig, workers: int) -> PipelineConfig:
+    """Share the cores out: each worker's OCR runs on cores / workers threads."""
+    return replace(config, ocr_threads=max(default_workers() // max(workers, 1), 1))
+
+
+def mirror_target(item: InputFile, output_dir: Path) -> Path:
+    return output_dir / item.relative.parent / f"{OUTPUT_PREFIX}{item.relative.name}"
+
+
+def already_done(items: list[InputFile], output_dir: Path, config: PipelineConfig) -> set[Path]:
+    """Files a previous run wrote completely; atomic writes mean an output that exists is whole."""
+    if config.layout == "uid":
+        done = previous_outputs(output_dir)
+        return {item.path for item in items if str(item.relative) in done}
+    return {item.path for item in items if mirror_target(item, output_dir).is_file()}
+
+
+def process_one(item: InputFile, output_dir: Path, config: PipelineConfig) -> dict:
+    from anonymizer.pipeline import run_file
+
+    start = time.perf_counter()
+    report = run_file(item.path, output_dir, config, item.relative)
+    return report_record(report, item.relative, time.perf_counter() - start)
+
+
+def _init_worker(config: PipelineConfig) -> None:
+    global _WORKER_CONFIG
+    os.environ.setdefault("OMP_THREAD_LIMIT", str(config.ocr_threads or 1))
+    _WORKER_CONFIG = config
+    if not config.metadata_only:
+        from ocr.registry import load_engines
+
+        load_engines(config.ocr_engines, config.easyocr_model_dir, config.ocr_threads)  # once per worker
+
+
+def _work(item: InputFile, output_dir: Path) -> dict:
+    return process_one(item, output_dir, _WORKER_CONFIG)
+
+
+def run_local(items: list[InputFile], output_dir: Path, config: PipelineConfig, workers: int,
+              overwrite: bool, on_record: Callable[[dict], None]) -> list[dict]:
+    done = set() if overwrite else already_done(items, output_dir, config)
+    records = []
+    for item in items:
+        if item.path in done:
+            record = {"input": str(item.relative), "source_name": item.path.name, "status": "already done",
+                      "reason": "output exists from an earlier run (use --overwrite to redo)"}
+            records.append(record)
+            on_record(record)
+    todo = [item for item in items if item.path not in done]
+    for record in _results(todo, output_dir, worker_config(config, workers), workers):
+        records.append(record)
+        on_record(record)
+    return records
+
+
+def _results(items: list[InputFile], output_dir: Path, config: PipelineConfig, workers: int) -> Iterator[dict]:
+    if workers <= 1 or len(items) <= 1:
+        _init_worker(config)
+        for item in items:
+            yield _work(item, output_dir)
+        return
+    context = get_context("spawn")  # no inherited ONNX Runtime or Tesseract state
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                             initargs=(config,)) as pool:
+        futures = [pool.submit(_work, item, output_dir) for item in items]
+        for future in as_completed(futures):
+            yield future.result()
