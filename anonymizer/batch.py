@@ -62,8 +62,9 @@ def _work(item: InputFile, output_dir: Path) -> dict:
     return process_one(item, output_dir, _WORKER_CONFIG)
 
 
-def run_local(items: list[InputFile], output_dir: Path, config: PipelineConfig, workers: int,
-              overwrite: bool, on_record: Callable[[dict], None]) -> list[dict]:
+def skip_done(items: list[InputFile], output_dir: Path, config: PipelineConfig, overwrite: bool,
+              on_record: Callable[[dict], None]) -> tuple[list[dict], list[InputFile]]:
+    """Records for files an earlier run finished, and the files still to do (any engine)."""
     done = set() if overwrite else already_done(items, output_dir, config)
     records = []
     for item in items:
@@ -72,7 +73,12 @@ def run_local(items: list[InputFile], output_dir: Path, config: PipelineConfig, 
                       "reason": "output exists from an earlier run (use --overwrite to redo)"}
             records.append(record)
             on_record(record)
-    todo = [item for item in items if item.path not in done]
+    return records, [item for item in items if item.path not in done]
+
+
+def run_local(items: list[InputFile], output_dir: Path, config: PipelineConfig, workers: int,
+              overwrite: bool, on_record: Callable[[dict], None]) -> list[dict]:
+    records, todo = skip_done(items, output_dir, config, overwrite, on_record)
     for record in _results(todo, output_dir, worker_config(config, workers), workers):
         records.append(record)
         on_record(record)

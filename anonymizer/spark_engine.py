@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from anonymizer.batch import already_done, process_one, worker_config
+from anonymizer.batch import process_one, skip_done, worker_config
 from anonymizer.config import PipelineConfig
 from anonymizer.inputs import InputFile
 
@@ -41,15 +41,8 @@ def spark_session(workers: int):
 
 def run_spark(items: list[InputFile], output_dir: Path, config: PipelineConfig, workers: int,
               overwrite: bool, on_record: Callable[[dict], None]) -> list[dict]:
-    done = set() if overwrite else already_done(items, output_dir, config)
-    records = []
-    for item in items:
-        if item.path in done:
-            record = {"input": str(item.relative), "source_name": item.path.name, "status": "already done",
-                      "reason": "output exists from an earlier run (use --overwrite to redo)"}
-            records.append(record)
-            on_record(record)
-    todo = [(str(i.path.resolve()), str(i.relative)) for i in items if i.path not in done]
+    records, remaining = skip_done(items, output_dir, config, overwrite, on_record)
+    todo = [(str(i.path.resolve()), str(i.relative)) for i in remaining]
     if not todo:
         return records
     spark = spark_session(workers)

@@ -135,7 +135,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     regions_of_interest = ultrasound_regions(job)
     for frame_index in frames:
         boxes = [b for b in read_frame(engines, job.view[frame_index], failed)
-                 if b.confidence >= config.confidence and is_plausible_text(b.box, b.text, rows)]
+                 if b.confidence >= config.confidence and is_plausible_text(b.box, b.text, rows, b.confidence)]
         for b in boxes:
             counts[b.engine] += 1
         for merged in merge_boxes(boxes, config.iou_threshold):

@@ -17,12 +17,20 @@ MIN_HEIGHT_LIMIT_PX = 16  # small images still carry 8-16 px fonts
 MAX_CHAR_WIDTH_PER_HEIGHT = 2.0
 MIN_ALNUM_FRACTION = 0.5
 
+# PP-OCRv4's recogniser is Chinese-English: on anatomy texture it "reads" CJK characters
+# at low confidence. Overlays here are Latin script (Tesseract runs with eng), so such a
+# reading is texture unless the recogniser is sure of it.
+MIN_CONFIDENCE_NON_LATIN = 0.6
+
 _ALNUM = re.compile(r"[A-Za-z0-9]")
+_NON_LATIN = re.compile(r"[^\x00-\u024F\u2000-\u206F\u00B0]")
 
 
-def is_plausible_text(box: Box, text: str, image_rows: int) -> bool:
+def is_plausible_text(box: Box, text: str, image_rows: int, confidence: float = 1.0) -> bool:
     glyphs = [c for c in text if not c.isspace()]
     if not glyphs:
+        return False
+    if _NON_LATIN.search(text) and confidence < MIN_CONFIDENCE_NON_LATIN:
         return False
     alnum = sum(1 for c in glyphs if _ALNUM.match(c))
     if alnum == 0 or alnum / len(glyphs) < MIN_ALNUM_FRACTION:

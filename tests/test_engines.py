@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from anonymizer.job import Box
 from ocr.engine import OcrBox
