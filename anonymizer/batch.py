@@ -24,8 +24,9 @@ def default_workers() -> int:
 
 
 def worker_config(config: PipelineConfig, workers: int) -> PipelineConfig:
-    """Share the cores out: each worker's OCR runs on cores / workers threads."""
-    return replace(config, ocr_threads=max(default_workers() // max(workers, 1), 1))
+    """A batch worker is one core: its OCR runs single-threaded, so throughput grows with
+    --workers (ONNX Runtime's own threads scale far worse than whole processes)."""
+    return replace(config, ocr_threads=1)
 
 
 def mirror_target(item: InputFile, output_dir: Path) -> Path:

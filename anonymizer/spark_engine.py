@@ -50,7 +50,8 @@ def run_spark(items: list[InputFile], output_dir: Path, config: PipelineConfig, 
     slices = min(len(todo), max(spark.sparkContext.defaultParallelism * 4, 1))
     out = str(output_dir.resolve())
     rdd = spark.sparkContext.parallelize(todo, slices)
-    for record in rdd.mapPartitions(lambda rows: _partition(rows, out, config)).toLocalIterator():
+    # collect(), not toLocalIterator(): the latter runs one partition at a time.
+    for record in rdd.mapPartitions(lambda rows: _partition(rows, out, config)).collect():
         records.append(record)
         on_record(record)
     return records
