@@ -67,3 +67,11 @@ def test_ner_model_loads_offline_and_counts_as_evidence(tmp_path):
     assert verdict is Verdict.PHI and why == "NER: PER"
     verdict, why = classify_text("supine", PhiHints(), "phi", ner_model=model_dir)
     assert why == "NER: PER"  # the model overrides the allow-list: evidence comes first
+
+
+def test_near_matches_of_clinical_words_are_safe_but_names_are_not():
+    for misread in ("PORTAELE", "SUPENE", "SEMEUPRIGHT", "BRECT"):
+        assert classify_text(misread, PhiHints(), "phi")[0] is Verdict.SAFE, misread
+    assert classify_text("PORTABLESUPINE", PhiHints(), "phi")[0] is Verdict.SAFE
+    for name in ("HARTMANN", "JOHANSSON", "PORTER", "LATIMER", "BRECHT", "SUPINSKI", "CHESTER", "HEADLEY"):
+        assert classify_text(name, PhiHints(), "phi")[0] is Verdict.PHI, name

@@ -48,10 +48,18 @@ def date_match(text: str, dates: set[str]) -> bool:
     return False
 
 
+# IDs and institution fields of two or three characters ("20", "CT1") match ordinary
+# overlay numbers and labels; only longer ones are evidence. Names keep the header's
+# own minimum: "LI" or "WU" are surnames.
+MIN_ID_LENGTH = 4
+
+
 def header_match(text: str, hints: PhiHints) -> str | None:
     """Which kind of header value the OCR text contains, if any."""
     for kind, values in (("name", hints.names), ("identifier", hints.identifiers),
                          ("institution", hints.institutions)):
+        if kind != "name":
+            values = {v for v in values if len(v.strip()) >= MIN_ID_LENGTH}
         if any(_matches(value, text) for value in values):
             return kind
     if hints.dates and date_match(text, hints.dates):

@@ -18,7 +18,8 @@ PHI_PATTERNS: dict[str, re.Pattern[str]] = {
     "email": re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
     "phone": re.compile(r"(?<!\w)(?:\+?\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)|\d{2,4})[ .\-]\d{3,4}[ .\-]\d{3,4}(?!\w)"),
     "long digit run": re.compile(r"\b\d{5,}\b"),
-    "id-like token": re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}-?[A-Z0-9]{3,}\b"),
+    # Letters and at least three digits, 6+ characters: A1234567, NT449142 (not T2FLAIR).
+    "id-like token": re.compile(r"\b(?=(?:[A-Z-]*\d){3})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}-?[A-Z0-9]{3,}\b"),
 }
 
 # Words that announce an identifier; the text after them is PHI.
