@@ -76,18 +76,22 @@ def outside_regions(box: Box, regions: list[Box]) -> bool:
 # Large images (full-detector CR/DX) are read at this long side: detection time grows
 # with area, and burned-in text on such images is 20 px and up, still 15 px here.
 MAX_OCR_SIDE = 1600
-# Small images carry small fonts (8-12 px on a 512 px CT): both engines read them far
-# better at twice the size.
+# Small images carry small fonts (8-12 px on a 512 px CT, or on a 256 px wide NM strip):
+# both engines read them far better at twice the size.
 UPSCALE_BELOW_SIDE = 800
+UPSCALE_NARROW_SIDE = 512  # a narrow image is read at 2x while its long side stays <= 2200
+MAX_UPSCALED_SIDE = 2200
 # Text touching the image edge escapes PP-OCR's detector; a quiet frame around it helps.
 EDGE_PAD_PX = 16
 
 
 def ocr_scale(shape: tuple[int, ...]) -> float:
-    longest = max(shape[:2])
+    longest, shortest = max(shape[:2]), min(shape[:2])
+    if longest <= UPSCALE_BELOW_SIDE or (shortest <= UPSCALE_NARROW_SIDE and 2 * longest <= MAX_UPSCALED_SIDE):
+        return 2.0
     if longest > MAX_OCR_SIDE:
         return MAX_OCR_SIDE / longest
-    return 2.0 if longest <= UPSCALE_BELOW_SIDE else 1.0
+    return 1.0
 
 
 def read_frame(engines: tuple[OcrEngine, ...], image: np.ndarray, failed: set[str]) -> list[OcrBox]:
