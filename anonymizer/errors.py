@@ -8,8 +8,6 @@ carry an identifying value from the file: say what is wrong, not what the value 
 class AnonymizerError(Exception):
     """A file cannot be de-identified; ``reason`` is one line, free of PHI."""
 
-    exit_code = 2
-
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
@@ -22,13 +20,9 @@ class InvalidInput(AnonymizerError):
 class NonMedicalImage(AnonymizerError):
     """Stage 1 judged the image not medical; nothing is written."""
 
-    exit_code = 1
-
 
 class UnsafeToWrite(AnonymizerError):
     """A privacy stage could not do its job, so the file is not written as clean."""
-
-    exit_code = 3
 
 
 class Skipped(AnonymizerError):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ANATOMIES = ("chest", "skull", "dental", "pelvic", "other")
 
 
 @dataclass(frozen=True)
 class Classification:
     medical: bool | None  # None: nobody could tell (no CLIP model for a raster image)
-    anatomy: str  # one of ANATOMIES, or "" when not classified
+    anatomy: str  # chest, skull, dental, pelvic or other; "" when not classified
     method: str  # "DICOM header", "CLIP zero-shot", ...
     detail: str = ""
 

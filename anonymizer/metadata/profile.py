@@ -46,14 +46,6 @@ OPTION_CODES: dict[ProfileOption, tuple[str, str]] = {
 BASIC_PROFILE_CODE = ("113100", "Basic Application Confidentiality Profile")
 CLEAN_PIXEL_DATA_CODE = ("113101", "Clean Pixel Data Option")
 
-# TCIA practice, the product's default (README, "Header de-identification").
-DEFAULT_OPTIONS = frozenset({
-    ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES,
-    ProfileOption.RETAIN_PATIENT_CHARACTERISTICS,
-    ProfileOption.RETAIN_DEVICE_IDENTITY,
-    ProfileOption.CLEAN_DESCRIPTORS,
-})
-
 # Combined codes depend on the attribute's type in the IOD, which the table does not
 # carry. We take the action valid for every type: a non-empty dummy keeps a Type 1
 # attribute valid, an empty value keeps a Type 2 one present, and neither breaks a

@@ -46,9 +46,6 @@ class Strategy:
     vr_actions: dict[str, str] = field(default_factory=dict)
     creator_actions: dict[str, str] = field(default_factory=dict)
 
-    def option_names(self) -> list[str]:
-        return sorted(name for name, option in OPTION_NAMES.items() if option in self.options)
-
 
 def parse_options(names, where: str = "") -> frozenset[ProfileOption]:
     options = set()

@@ -16,7 +16,6 @@ from anonymizer.phi.allow_list import all_tokens_safe
 from anonymizer.phi.fuzzy import header_match
 from anonymizer.phi.patterns import PHI_LABELS, find_patterns
 
-TEXT_POLICIES = ("phi", "all")
 # One letter or digit identifies no one; markers such as "L" or "R" are clinical.
 MIN_IDENTIFYING_CHARACTERS = 2
 TOO_SHORT = "too short to identify anyone"
