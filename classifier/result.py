@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-
 @dataclass(frozen=True)
 class Classification:
     medical: bool | None  # None: nobody could tell (no CLIP model for a raster image)
