@@ -75,3 +75,10 @@ def test_near_matches_of_clinical_words_are_safe_but_names_are_not():
     assert classify_text("PORTABLESUPINE", PhiHints(), "phi")[0] is Verdict.SAFE
     for name in ("HARTMANN", "JOHANSSON", "PORTER", "LATIMER", "BRECHT", "SUPINSKI", "CHESTER", "HEADLEY"):
         assert classify_text(name, PhiHints(), "phi")[0] is Verdict.PHI, name
+
+
+def test_short_ocr_fragments_do_not_match_long_header_values():
+    hints = PhiHints(identifiers={"-0000200"}, institutions={"412-438-8675"})
+    assert classify_text("12 MHz", hints, "phi")[0] is Verdict.SAFE
+    assert classify_text("200 mAs", hints, "phi")[0] is Verdict.SAFE
+    assert classify_text("CHESTPA", PhiHints(), "phi")[0] is Verdict.SAFE

@@ -61,17 +61,21 @@ def _long_safe_words() -> tuple[str, ...]:
     return tuple(sorted(re.sub(r"[^A-Z0-9]", "", w) for w in safe_words() if len(w) >= FUZZY_MIN_LENGTH - 1))
 
 
+VIEW_CODES = frozenset({"AP", "PA", "AX", "LL", "RL", "CC", "ML", "LM", "PD", "FS"})
+
+
 def splits_into_safe_words(word: str) -> bool:
     """PORTABLESUPINE -> PORTABLE + SUPINE: OCR engines sometimes drop the spaces.
 
-    Pieces must be 3+ letters or hold a digit (T2): with two-letter pieces, surnames
-    fall apart into vocabulary (LATIMER = LAT + IM + ER, CHESTER = CHEST + ER)."""
+    Pieces must be 3+ letters, hold a digit (T2) or be a view code (PA, AX): with any
+    two-letter piece, surnames fall apart into vocabulary (LATIMER = LAT + IM + ER,
+    CHESTER = CHEST + ER)."""
     vocabulary = safe_words()
     reachable = [True] + [False] * len(word)
     for end in range(2, len(word) + 1):
         for start in range(0, end - 1):
             piece = word[start:end]
-            if len(piece) < 3 and not any(c.isdigit() for c in piece):
+            if len(piece) < 3 and not any(c.isdigit() for c in piece) and piece not in VIEW_CODES:
                 continue
             if reachable[start] and piece in vocabulary:
                 reachable[end] = True

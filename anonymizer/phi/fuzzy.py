@@ -17,12 +17,19 @@ DATE_THRESHOLD = 90
 MIN_FUZZY_LENGTH = 5
 
 
+# partial_ratio aligns the shorter string inside the longer: an OCR fragment such as "12"
+# scores 100 inside "412-438-8675". The text must hold most of the value to count.
+MIN_COVERED_FRACTION = 0.8
+
+
 def _matches(value: str, text: str) -> bool:
     value, text = value.upper().strip(), text.upper()
     if not value:
         return False
     if len(value) < MIN_FUZZY_LENGTH:
         return re.search(rf"(?<![A-Z0-9]){re.escape(value)}(?![A-Z0-9])", text) is not None
+    if len(re.sub(r"\W", "", text)) < MIN_COVERED_FRACTION * len(re.sub(r"\W", "", value)):
+        return False
     return fuzz.partial_ratio(value, text) >= NAME_THRESHOLD
 
 
