@@ -1,0 +1,35 @@
+"""The border rule: which text lies in the annotation area, where redaction happens.
+
+A box is border when any part of it lies within the margin band of an edge; with
+SequenceOfUltrasoundRegions, anything outside every region is annotation area too.
+"""
+
+from __future__ import annotations
+
+from anonymizer.job import Box, Job
+
+
+def touches_border(box: Box, rows: int, cols: int, margin: int) -> bool:
+    return (box.left < margin or box.top < margin
+            or box.right > cols - margin or box.bottom > rows - margin)
+
+
+def ultrasound_regions(job: Job) -> list[Box]:
+    """SequenceOfUltrasoundRegions: the image data areas; everything else is annotation."""
+    ds = job.dataset
+    if ds is None or "SequenceOfUltrasoundRegions" not in ds:
+        return []
+    regions = []
+    for item in ds.SequenceOfUltrasoundRegions:
+        try:
+            x0, y0 = int(item.RegionLocationMinX0), int(item.RegionLocationMinY0)
+            x1, y1 = int(item.RegionLocationMaxX1), int(item.RegionLocationMaxY1)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        regions.append(Box(x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+    return regions
+
+
+def outside_regions(box: Box, regions: list[Box]) -> bool:
+    """A box in no ultrasound region lies in the annotation area: always redacted if PHI."""
+    return bool(regions) and all(box.intersection_area(region) == 0 for region in regions)
