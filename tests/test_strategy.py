@@ -102,13 +102,12 @@ def test_retain_safe_private_keeps_only_the_allow_list(config):
     block.add_new(0x10, "LO", "DOE JANE 1234")  # not listed
     other = ds.private_block(0x0029, "SIEMENS CSA HEADER", create=True)
     other.add_new(0x10, "OB", b"\x00\x01")
-    from anonymizer.job import PhiHints
     from anonymizer.metadata.profile import load_profile_table
     from anonymizer.metadata.scrub import ScrubContext, scrub_dataset
     from anonymizer.metadata.strategy import parse_options
 
     strategy = parse_strategy("options: [retain-safe-private]")
     assert strategy.options == parse_options(["retain-safe-private"])
-    scrub_dataset(ds, ScrubContext(load_profile_table(), strategy, TEST_KEY, "", -400, PhiHints()))
+    scrub_dataset(ds, ScrubContext(load_profile_table(), strategy, TEST_KEY, "", -400))
     private = {int(e.tag): e.value for e in ds if e.tag.is_private}
     assert private == {0x00190010: "SIEMENS MR HEADER", 0x0019100C: "1000"}

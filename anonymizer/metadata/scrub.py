@@ -14,7 +14,7 @@ from pydicom.uid import UID_dictionary
 
 from anonymizer import __version__
 from anonymizer.config import PipelineConfig
-from anonymizer.job import Job, PhiHints
+from anonymizer.job import Job
 from anonymizer.metadata.cleaning import text_cleaner
 from anonymizer.metadata.dates import shift_da, shift_dt
 from anonymizer.metadata.elements import element_vr
@@ -42,7 +42,6 @@ class ScrubContext:
     key: bytes
     patient_key: str  # the original PatientID (or name) that keys pseudonym and date offset
     offset_days: int
-    hints: PhiHints
     clean_text: Callable[[str], str] = field(default=lambda text: text)
     writes_explicit_vr: bool = True
 
@@ -67,7 +66,6 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
         key=config.key,
         patient_key=patient_key,
         offset_days=date_offset_days(config.key, patient_key),
-        hints=job.phi_hints,
         clean_text=text_cleaner(job.phi_hints),
         writes_explicit_vr=not ds.file_meta.TransferSyntaxUID.is_implicit_VR,
     )
