@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import re
 
-import cv2
 import numpy as np
 
 from anonymizer.config import PipelineConfig
 from anonymizer.job import Box, FileKind, Job
 from anonymizer.pixels.fill import black_value
 from anonymizer.pixels.rendering import render_dicom_view, render_raster_view
+from ocr.reading import read_crop
 from ocr.registry import load_engines
 
 _ALNUM = re.compile(r"[A-Za-z0-9]")
-CONTEXT_PX = 6
 UPSCALE_BELOW_PX = 32  # boxes lower than this are read at 3x
 # A reading this unsure is the engine guessing at background texture, not text.
 LEGIBLE_CONFIDENCE = 0.3
@@ -32,29 +31,11 @@ def render_frame(job: Job, frame: int) -> np.ndarray:
 
 
 def legible_text(engines, image: np.ndarray, box: Box) -> bool:
-    rows, cols = image.shape[:2]
-    crop = image[max(box.top - CONTEXT_PX, 0):min(box.bottom + CONTEXT_PX, rows),
-                 max(box.left - CONTEXT_PX, 0):min(box.right + CONTEXT_PX, cols)]
-    if crop.size == 0:
-        return False
-    if box.height < UPSCALE_BELOW_PX:
-        crop = cv2.resize(crop, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
-    # Pad to a square: a detector that scales the short side up would otherwise blow a
-    # long, thin line of text up to thousands of pixels.
-    height, width = crop.shape[:2]
-    side = max(height, width) + 32
-    pad_y, pad_x = (side - height) // 2, (side - width) // 2
-    square = cv2.copyMakeBorder(crop, pad_y, side - height - pad_y, pad_x, side - width - pad_x,
-                                cv2.BORDER_REPLICATE)
-    for engine in engines:
-        try:
-            # A recogniser-only pass reads the line directly where the engine offers one.
-            found = engine.read_line(crop) if hasattr(engine, "read_line") else engine.read(square)
-        except Exception:  # noqa: BLE001 - a failed re-read counts as legible: fail closed
-            return True
-        if any(_ALNUM.search(f.text) and f.confidence >= LEGIBLE_CONFIDENCE for f in found):
-            return True
-    return False
+    try:
+        found = read_crop(engines, image, box, 3.0 if box.height < UPSCALE_BELOW_PX else 1.0)
+    except Exception:  # noqa: BLE001 - a failed re-read counts as legible: fail closed
+        return True
+    return any(_ALNUM.search(f.text) and f.confidence >= LEGIBLE_CONFIDENCE for f in found)
 
 
 def verify_redactions(job: Job, config: PipelineConfig) -> tuple[int, int]:

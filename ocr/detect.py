@@ -12,7 +12,7 @@ from anonymizer.phi.classify import classify_region
 from anonymizer.phi.ner import ner_model_dir
 from ocr.merge import merge_boxes
 from ocr.plausibility import is_plausible_text
-from ocr.reading import read_frame
+from ocr.reading import read_crop, read_frame
 from ocr.registry import load_engines
 
 
@@ -72,6 +72,8 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
                 or outside_regions(merged.box, regions_of_interest),
             )
             classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
+            if region.reason.startswith(UNRECOGNISED):
+                reread(region, engines, job, config)
             job.regions.append(region)
     for name in sorted(failed):
         job.report.warnings.append(f"OCR engine {name} failed on this file; the other engines' results are used")
@@ -83,6 +85,25 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     job.report.stages.append(
         f"detect text: {len(job.regions)} regions after merge on {len(frames)} distinct frame(s)"
     )
+
+
+# Words no list knows are most often small clinical words misread ("SUPINE" as "NEEE").
+# Such a box is read once more, enlarged; if that reading is wholly known vocabulary and
+# no reading carries evidence, the box is clinical text. Names stay unknown either way.
+UNRECOGNISED = "unrecognised"
+REREAD_SCALE_SMALL, REREAD_SCALE, SMALL_TEXT_PX = 3.0, 1.5, 40
+
+
+def reread(region: TextRegion, engines, job: Job, config: PipelineConfig) -> None:
+    scale = REREAD_SCALE_SMALL if region.box.height < SMALL_TEXT_PX else REREAD_SCALE
+    try:
+        extra = read_crop(engines, job.view[region.frame], region.box, scale)
+    except Exception:  # noqa: BLE001 - no second reading: the first verdict (PHI) stands
+        return
+    texts = tuple(b.text for b in extra if b.confidence >= config.confidence and b.text.strip())
+    if texts:
+        region.readings = region.readings + texts
+        classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
 
 
 def _unscanned(job: Job, config: PipelineConfig, why: str) -> None:

@@ -58,3 +58,30 @@ def _to_frame(box: Box, scale: float, rows: int, cols: int) -> Box:
     right = min(int(np.ceil((box.right - EDGE_PAD_PX) / scale)), cols)
     bottom = min(int(np.ceil((box.bottom - EDGE_PAD_PX) / scale)), rows)
     return Box(left, top, max(right - left, 1), max(bottom - top, 1))
+
+
+CROP_CONTEXT_PX = 6
+
+
+def read_crop(engines: tuple[OcrEngine, ...], image: np.ndarray, box: Box, scale: float) -> list[OcrBox]:
+    """Every engine's reading of one box, cut out with a little context and enlarged.
+
+    PP-OCR reads the crop as one line (recognition only); the others read it padded to a
+    square, since a detector that scales the short side up would otherwise blow a long,
+    thin line up to thousands of pixels. Engine errors propagate: callers decide."""
+    rows, cols = image.shape[:2]
+    crop = image[max(box.top - CROP_CONTEXT_PX, 0):min(box.bottom + CROP_CONTEXT_PX, rows),
+                 max(box.left - CROP_CONTEXT_PX, 0):min(box.right + CROP_CONTEXT_PX, cols)]
+    if crop.size == 0:
+        return []
+    if scale != 1.0:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    height, width = crop.shape[:2]
+    side = max(height, width) + 32
+    pad_y, pad_x = (side - height) // 2, (side - width) // 2
+    square = cv2.copyMakeBorder(crop, pad_y, side - height - pad_y, pad_x, side - width - pad_x,
+                                cv2.BORDER_REPLICATE)
+    found: list[OcrBox] = []
+    for engine in engines:
+        found.extend(engine.read_line(crop) if hasattr(engine, "read_line") else engine.read(square))
+    return found
