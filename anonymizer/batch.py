@@ -14,7 +14,7 @@ from pathlib import Path
 from anonymizer.config import PipelineConfig
 from anonymizer.inputs import InputFile
 from anonymizer.reporting import previous_outputs, report_record
-from anonymizer.saving import OUTPUT_PREFIX
+from anonymizer.saving import mirrored_output_path
 
 _WORKER_CONFIG: PipelineConfig | None = None
 
@@ -23,14 +23,10 @@ def default_workers() -> int:
     return max(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 1)
 
 
-def worker_config(config: PipelineConfig, workers: int) -> PipelineConfig:
+def worker_config(config: PipelineConfig) -> PipelineConfig:
     """A batch worker is one core: its OCR runs single-threaded, so throughput grows with
     --workers (ONNX Runtime's own threads scale far worse than whole processes)."""
     return replace(config, ocr_threads=1)
-
-
-def mirror_target(item: InputFile, output_dir: Path) -> Path:
-    return output_dir / item.relative.parent / f"{OUTPUT_PREFIX}{item.relative.name}"
 
 
 def already_done(items: list[InputFile], output_dir: Path, config: PipelineConfig) -> set[Path]:
@@ -38,7 +34,7 @@ def already_done(items: list[InputFile], output_dir: Path, config: PipelineConfi
     if config.layout == "uid":
         done = previous_outputs(output_dir)
         return {item.path for item in items if str(item.relative) in done}
-    return {item.path for item in items if mirror_target(item, output_dir).is_file()}
+    return {item.path for item in items if mirrored_output_path(output_dir, item.relative).is_file()}
 
 
 def process_one(item: InputFile, output_dir: Path, config: PipelineConfig) -> dict:
@@ -80,7 +76,7 @@ def skip_done(items: list[InputFile], output_dir: Path, config: PipelineConfig, 
 def run_local(items: list[InputFile], output_dir: Path, config: PipelineConfig, workers: int,
               overwrite: bool, on_record: Callable[[dict], None]) -> list[dict]:
     records, todo = skip_done(items, output_dir, config, overwrite, on_record)
-    for record in _results(todo, output_dir, worker_config(config, workers), workers):
+    for record in _results(todo, output_dir, worker_config(config), workers):
         records.append(record)
         on_record(record)
     return records

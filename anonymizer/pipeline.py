@@ -14,7 +14,7 @@ from anonymizer.job import FileReport, Job, PhiHints
 from anonymizer.loading import open_job
 from anonymizer.metadata.scrub import scrub_metadata
 from anonymizer.redaction import redact
-from anonymizer.saving import output_path_for, save
+from anonymizer.saving import mirrored_output_path, save
 from anonymizer.validation import validate
 from classifier.stage import classify
 from ocr.detect import detect_text
@@ -65,7 +65,7 @@ def run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Path
     try:
         job = open_job(source)
         report = job.report
-        job.output_path = output_path_for(job, out_dir / (relative.parent if relative else Path()))
+        job.output_path = mirrored_output_path(out_dir, relative or Path(source.name))
         job.output_root = out_dir
         run_stages(job, config)
         report.status = "written"

@@ -20,8 +20,9 @@ OUTPUT_PREFIX = "anonymized_"
 JPEG_QUALITY = 95
 
 
-def output_path_for(job: Job, out_dir):
-    return out_dir / f"{OUTPUT_PREFIX}{job.source.name}"
+def mirrored_output_path(out_dir: Path, relative: Path) -> Path:
+    """OUTPUT_DIR/<relative folder>/anonymized_<name>: the input tree, mirrored."""
+    return out_dir / relative.parent / f"{OUTPUT_PREFIX}{relative.name}"
 
 
 def uid_layout_path(job: Job) -> Path | None:

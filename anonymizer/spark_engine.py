@@ -46,7 +46,7 @@ def run_spark(items: list[InputFile], output_dir: Path, config: PipelineConfig, 
     if not todo:
         return records
     spark = spark_session(workers)
-    config = worker_config(config, max(spark.sparkContext.defaultParallelism, 1))
+    config = worker_config(config)
     slices = min(len(todo), max(spark.sparkContext.defaultParallelism * 4, 1))
     out = str(output_dir.resolve())
     rdd = spark.sparkContext.parallelize(todo, slices)
