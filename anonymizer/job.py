@@ -80,8 +80,12 @@ class TextRegion:
     verdict: Verdict = Verdict.REVIEW
     reason: str = ""
     in_border: bool = False
-    redacted: bool = False
+    redacted_box: Box | None = None  # the area stage 6 painted (grown along the line, padded)
     readings: tuple[str, ...] = ()  # every engine's reading of the box (PHI-bearing too)
+
+    @property
+    def redacted(self) -> bool:
+        return self.redacted_box is not None
 
 
 @dataclass

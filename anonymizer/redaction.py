@@ -76,7 +76,7 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
         box = grow_along_line(job.view[region.frame], region.box).padded(config.padding, rows, cols)
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
-        region.redacted = True
+        region.redacted_box = box
     return mask
 
 

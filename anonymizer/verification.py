@@ -44,12 +44,11 @@ def verify_redactions(job: Job, config: PipelineConfig) -> tuple[int, int]:
     redacted = [r for r in job.regions if r.redacted]
     if not engines or not redacted:
         return 0, 0
-    rows, cols = job.pixels.shape[1:3]
     views: dict[int, np.ndarray] = {}
     refilled = 0
     black = black_value(job.pixels, job.dataset)
     for region in redacted:
-        box = region.box.padded(config.padding, rows, cols)
+        box = region.redacted_box  # check and refill exactly what stage 6 painted
         if region.frame not in views:
             views[region.frame] = render_frame(job, region.frame)
         if not legible_text(engines, views[region.frame], box):
