@@ -6,6 +6,7 @@ import logging
 import re
 import warnings
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from anonymizer.config import PipelineConfig
@@ -37,8 +38,10 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 PIXEL_STAGES = {"enhance", "detect text", "redact"}
 
 
+@cache
 def quiet_pydicom() -> None:
-    """pydicom's warnings quote element values (UIDs, names): none may reach a log."""
+    """pydicom's warnings quote element values (UIDs, names): none may reach a log.
+    Once per process (every batch worker calls run_file)."""
     logging.getLogger("pydicom").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module=r"pydicom(\..*)?")
 
