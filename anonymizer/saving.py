@@ -10,6 +10,7 @@ import cv2
 
 from anonymizer.atomic import write_atomically, write_bytes_atomically
 from anonymizer.config import PipelineConfig
+from anonymizer.dicom_encoding import encode_dicom_file
 from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import FileKind, Job
 from anonymizer.metadata.scrub import record_deidentification
@@ -54,7 +55,7 @@ def _save_dicom(job: Job, config: PipelineConfig) -> None:
     if job.pixels_changed:
         how = write_back(ds, job.pixels, job.redaction_mask)
         record_deidentification(ds, config.strategy.options, pixels_cleaned=True)
-    write_atomically(job.output_path, lambda temp: ds.save_as(temp, enforce_file_format=True))
+    write_bytes_atomically(job.output_path, encode_dicom_file(ds))
     job.report.stages.append(f"save: DICOM, {how}")
 
 
