@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydicom import Dataset
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.tag import BaseTag
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -17,7 +17,7 @@ from anonymizer.config import PipelineConfig
 from anonymizer.job import Job
 from anonymizer.metadata.cleaning import text_cleaner
 from anonymizer.metadata.dates import shift_da, shift_dt
-from anonymizer.metadata.elements import element_vr
+from anonymizer.metadata.elements import ASCII_VRS, text_values, vr_from_dictionary
 from anonymizer.metadata.dummies import dummy_value, empty_value
 from anonymizer.metadata.keyed import date_offset_days, keyed_uid, pseudonym
 from anonymizer.metadata.profile import (
@@ -32,7 +32,9 @@ from anonymizer.metadata.strategy import Strategy, safe_private_attributes
 from anonymizer.phi.hints import collect_phi_hints
 
 TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "PN"}
-PSEUDONYM_KEYWORDS = {"PatientID", "PatientName"}
+PSEUDONYM_TAGS = {0x00100020, 0x00100010}  # PatientID, PatientName
+MEDIA_STORAGE_SOP_INSTANCE_UID = BaseTag(0x00020003)
+UNCHANGED = object()  # what action C returns for a value it leaves as it is
 
 
 @dataclass(frozen=True)
@@ -77,45 +79,71 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
 
 
 def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
+    """Apply each element's action; values are decoded only where an action needs them."""
     changed = 0
-    for tag in list(ds.keys()):
-        vr = element_vr(ds, tag)
+    for tag, element in list(ds._dict.items()):
+        vr = element.VR or vr_from_dictionary(int(tag))
         action = action_for(tag, vr, ds, ctx)
         if action == "X":
             del ds[tag]
             changed += 1
-            continue
-        if action == "K" and vr != "SQ":
-            if ctx.writes_explicit_vr and ds.get_item(tag).VR is None:
+        elif action == "K" and vr != "SQ":
+            if ctx.writes_explicit_vr and element.VR is None:
                 ds[tag]  # noqa: B018 - an implicit-VR element decodes to learn its VR for writing
-            continue  # kept as read: no need to decode the value at all
-        element = ds[tag]
-        if element.keyword in PSEUDONYM_KEYWORDS and action in ("Z", "D"):
+        elif int(tag) in PSEUDONYM_TAGS and action in ("Z", "D"):
             # Z or D either way; a keyed pseudonym keeps a patient's files together.
-            changed += _set(element, pseudonym(ctx.key, ctx.patient_key))
-            continue
-        if action == "Z":
-            changed += _set(element, empty_value(element.VR))
-            continue
-        if element.VR == "SQ":
-            changed += sum(scrub_dataset(item, ctx) for item in element.value or [])
-            continue
-        if action == "D":
-            changed += _set(element, _dummy_for(element, ctx))
+            changed += _replace(ds, tag, vr, pseudonym(ctx.key, ctx.patient_key))
+        elif action == "Z":
+            changed += _replace(ds, tag, vr, empty_value(vr))
+        elif vr == "SQ":
+            changed += sum(scrub_dataset(item, ctx) for item in ds[tag].value or [])
+        elif action == "D":
+            changed += _replace(ds, tag, vr, _remap_uids(ds, tag, ctx.key) if vr == "UI" else dummy_value(vr))
         elif action == "U":
-            changed += _set(element, _remap_uids(element.value, ctx.key))
+            changed += _replace(ds, tag, vr, _remap_uids(ds, tag, ctx.key))
         elif action == "C":
-            changed += _set(element, _clean(element, ctx))
+            changed += _replace(ds, tag, vr, _clean(ds, tag, vr, ctx))
     return changed
 
 
 def action_for(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) -> str:
+    """The action for one element; what depends on the tag and VR alone is worked out once."""
+    known = _static_actions(ctx.strategy)
+    key = (int(tag), vr)  # a plain int: BaseTag compares in Python, slowly
+    action = known.get(key)
+    if action is None:
+        action = known[key] = _static_action(tag, vr, ctx)
+    if action == _BY_CREATOR:
+        return _private_action(tag, ds, ctx)
+    if action == _BY_UID_VALUE:
+        return _unlisted_uid_action(ds, tag)
+    return action
+
+
+# Actions that depend on more than the tag and VR: the block's private creator, or
+# whether an unlisted UID is a well-known one.
+_BY_CREATOR = "by private creator"
+_BY_UID_VALUE = "by UID value"
+_STATIC_ACTIONS: dict[int, tuple[Strategy, dict[tuple[int, str], str]]] = {}
+
+
+def _static_actions(strategy: Strategy) -> dict[tuple[int, str], str]:
+    """One cache per strategy (kept alive beside it, so its id is not reused)."""
+    entry = _STATIC_ACTIONS.get(id(strategy))
+    if entry is None or entry[0] is not strategy:
+        entry = _STATIC_ACTIONS[id(strategy)] = (strategy, {})
+    return entry[1]
+
+
+def _static_action(tag: BaseTag, vr: str, ctx: ScrubContext) -> str:
     """The strategy file's order: lists and tag rules, creators, VR rules, table, fallback."""
     strategy = ctx.strategy
     if int(tag) in strategy.tag_actions:
         return strategy.tag_actions[int(tag)]
     if tag.is_private:
-        return _private_action(tag, ds, ctx)
+        if not strategy.creator_actions and not ctx.has(ProfileOption.RETAIN_SAFE_PRIVATE):
+            return "X"  # the common case: no need to read the creator
+        return _BY_CREATOR
     group = tag.group
     if 0x6000 <= group <= 0x60FF or 0x5000 <= group <= 0x50FF:
         # Overlay planes and curves can carry burned-in annotations of their own.
@@ -125,7 +153,7 @@ def action_for(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) -> str:
     row = ctx.table.lookup(int(tag))
     if row is not None:
         return row.action(ctx.options)
-    return _action_for_unlisted(tag, vr, ds, ctx)
+    return _action_for_unlisted(vr, ctx)
 
 
 def private_creator(tag: BaseTag, ds: Dataset) -> str | None:
@@ -138,8 +166,6 @@ def private_creator(tag: BaseTag, ds: Dataset) -> str | None:
 
 
 def _private_action(tag: BaseTag, ds: Dataset, ctx: ScrubContext) -> str:
-    if not ctx.strategy.creator_actions and not ctx.has(ProfileOption.RETAIN_SAFE_PRIVATE):
-        return "X"  # the common case: no need to read the creator
     creator = private_creator(tag, ds)
     if creator in ctx.strategy.creator_actions:
         return ctx.strategy.creator_actions[creator]
@@ -153,7 +179,7 @@ def _private_action(tag: BaseTag, ds: Dataset, ctx: ScrubContext) -> str:
     return "K" if (creator, tag.group, tag.element & 0xFF) in safe_private_attributes() else "X"
 
 
-def _action_for_unlisted(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) -> str:
+def _action_for_unlisted(vr: str, ctx: ScrubContext) -> str:
     """Public attributes the table does not list (README, "Attributes not in the table")."""
     if vr == "PN":
         return "X"
@@ -164,57 +190,72 @@ def _action_for_unlisted(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) 
     if vr in ("LT", "ST", "UT"):
         return "C" if ctx.has(ProfileOption.CLEAN_DESCRIPTORS) else "X"
     if vr == "UI" and not ctx.has(ProfileOption.RETAIN_UIDS):
-        # Well-known UIDs name classes and syntaxes; any other UID names an instance.
-        value = ds[tag].value
-        values = value if isinstance(value, MultiValue) else [value]
-        if any(v and str(v) not in UID_dictionary for v in values):
-            return "U"
+        return _BY_UID_VALUE
     return "K"
 
 
-def _set(element: DataElement, value) -> int:
-    if element.value == value:
+def _unlisted_uid_action(ds: Dataset, tag: BaseTag) -> str:
+    """Well-known UIDs name classes and syntaxes; any other UID names an instance."""
+    return "U" if any(v and v not in UID_dictionary for v in text_values(ds, tag)) else "K"
+
+
+def _replace(ds: Dataset, tag: BaseTag, vr: str, value) -> int:
+    """Put a new value in place of an element, raw or decoded; 1 when that changed it."""
+    if value is UNCHANGED:
         return 0
-    element.value = value
+    old = ds._dict[tag]
+    if type(old) is RawDataElement:
+        if old.length == 0 and _empty(value):
+            return 0
+        if vr in ASCII_VRS and not isinstance(value, bytes):
+            if text_values(ds, tag) == (value if isinstance(value, list) else [value]):
+                return 0
+        ds[tag] = DataElement(tag, vr, value)
+        return 1
+    if old.value == value or (_empty(old.value) and _empty(value)):
+        return 0
+    old.value = value
     return 1
 
 
-def _dummy_for(element: DataElement, ctx: ScrubContext):
-    if element.VR == "UI":
-        return _remap_uids(element.value, ctx.key)
-    return dummy_value(element.VR)
+def _empty(value) -> bool:
+    return value is None or (isinstance(value, (str, bytes, list)) and len(value) == 0)
 
 
-def _remap_uids(value, key: bytes):
-    if value in (None, ""):
-        return value
-    if isinstance(value, MultiValue):
-        return [keyed_uid(key, str(v)) for v in value]
-    return keyed_uid(key, str(value))
+def _remap_uids(ds: Dataset, tag: BaseTag, key: bytes):
+    values = [keyed_uid(key, v) for v in text_values(ds, tag) if v]
+    if not values:
+        return None
+    return values if len(values) > 1 else values[0]
 
 
-def _clean(element: DataElement, ctx: ScrubContext):
-    """Action C: shift dates, keep times, strip identifiers from text."""
-    vr, value = element.VR, element.value
-    if value in (None, ""):
-        return value
-    values = list(value) if isinstance(value, MultiValue) else [value]
+def _clean(ds: Dataset, tag: BaseTag, vr: str, ctx: ScrubContext):
+    """Action C: shift dates, keep times, strip identifiers from text; UNCHANGED otherwise."""
+    if vr == "UI":
+        return _remap_uids(ds, tag, ctx.key)
+    if vr not in ("DA", "DT") and vr not in TEXT_VRS:
+        return UNCHANGED  # TM, numbers, codes: identify no one once dates have moved
+    values = text_values(ds, tag) if vr in ASCII_VRS else _decoded_strings(ds[tag].value)
+    if not any(values):
+        return UNCHANGED
     if vr == "DA":
-        cleaned = [shift_da(str(v), ctx.offset_days) for v in values]
+        cleaned = [shift_da(v, ctx.offset_days) for v in values]
     elif vr == "DT":
-        cleaned = [shift_dt(str(v), ctx.offset_days) for v in values]
-    elif vr in TEXT_VRS:
-        cleaned = [ctx.clean_text(str(v)) for v in values]
-    elif vr == "UI":
-        return _remap_uids(value, ctx.key)
+        cleaned = [shift_dt(v, ctx.offset_days) for v in values]
     else:
-        return value  # TM, numbers, codes: identify no one once dates have moved
+        cleaned = [ctx.clean_text(v) for v in values]
     kept = [v for v in cleaned if v]
     if not kept:
         # Text that was all identifier becomes a dummy, not empty: Type 1C attributes
         # such as an SR TextValue must keep a value to stay valid.
         return dummy_value(vr) if vr in TEXT_VRS else empty_value(vr)
     return kept if len(kept) > 1 else kept[0]
+
+
+def _decoded_strings(value) -> list[str]:
+    if value in (None, ""):
+        return []
+    return [str(v) for v in value] if isinstance(value, MultiValue) else [str(value)]
 
 
 def _scrub_file_meta(ds: Dataset, ctx: ScrubContext) -> int:
@@ -226,7 +267,7 @@ def _scrub_file_meta(ds: Dataset, ctx: ScrubContext) -> int:
         del meta.SourceApplicationEntityTitle
         changed += 1
     if "MediaStorageSOPInstanceUID" in meta:
-        new = ds.get("SOPInstanceUID") or _remap_uids(meta.MediaStorageSOPInstanceUID, ctx.key)
+        new = ds.get("SOPInstanceUID") or _remap_uids(meta, MEDIA_STORAGE_SOP_INSTANCE_UID, ctx.key)
         if not ctx.has(ProfileOption.RETAIN_UIDS):
             meta.MediaStorageSOPInstanceUID = new
             changed += 1

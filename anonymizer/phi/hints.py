@@ -11,7 +11,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.multival import MultiValue
 
 from anonymizer.job import PhiHints
-from anonymizer.metadata.elements import element_vr
+from anonymizer.metadata.elements import text_values, vr_from_dictionary
 
 IDENTIFIER_KEYWORDS = (
     "PatientID", "OtherPatientIDs", "AccessionNumber", "IssuerOfPatientID", "StudyID",
@@ -48,33 +48,36 @@ def _name_parts(value) -> set[str]:
 
 _IDENTIFIER_TAGS = {tag_for_keyword(k) for k in IDENTIFIER_KEYWORDS}
 _INSTITUTION_TAGS = {tag_for_keyword(k) for k in INSTITUTION_KEYWORDS}
+_KEYWORD_TAGS = _IDENTIFIER_TAGS | _INSTITUTION_TAGS
 _HINT_VRS = {"PN", "DA", "DT", "SQ"}
 
 
 def collect_phi_hints(ds: Dataset) -> PhiHints:
     hints = PhiHints()
-    for element in _walk(ds):
-        vr = element.VR
+    for item, tag, vr in _walk(ds):
+        if vr in ("DA", "DT"):
+            hints.dates |= {v[:8] for v in text_values(item, tag) if len(v) >= 8}
+            continue
+        element = item[tag]
         if vr == "PN":
             for value in _values(element.value):
                 hints.names |= _name_parts(value)
-        elif vr in ("DA", "DT"):
-            hints.dates |= {v.strip()[:8] for v in _values(element.value) if len(v.strip()) >= 8}
-        elif element.keyword in IDENTIFIER_KEYWORDS:
+        elif tag in _IDENTIFIER_TAGS:
             hints.identifiers |= {v.strip() for v in _values(element.value) if len(v.strip()) >= MIN_HINT_LENGTH}
-        elif element.keyword in INSTITUTION_KEYWORDS:
+        elif tag in _INSTITUTION_TAGS:
             hints.institutions |= {v.strip() for v in _values(element.value) if len(v.strip()) >= MIN_HINT_LENGTH}
     return hints
 
 
 def _walk(ds: Dataset):
-    """Elements that can hold a hint, decoding no other value (this runs on every file)."""
-    for tag in ds.keys():
-        if element_vr(ds, tag) not in _HINT_VRS and tag not in _IDENTIFIER_TAGS and tag not in _INSTITUTION_TAGS:
+    """(dataset, tag, VR) of each element that can hold a hint, nested ones included,
+    decoding no other value (this runs on every file)."""
+    for tag, element in list(ds._dict.items()):
+        vr = element.VR or vr_from_dictionary(int(tag))
+        if vr not in _HINT_VRS and int(tag) not in _KEYWORD_TAGS:
             continue
-        element = ds[tag]
-        if element.VR == "SQ":
-            for item in element.value or []:
+        if vr == "SQ":
+            for item in ds[tag].value or []:
                 yield from _walk(item)
         else:
-            yield element
+            yield ds, tag, vr
