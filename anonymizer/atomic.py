@@ -1,27 +1,84 @@
-"""Write outputs so that a reader never sees half a file: temp file, fsync, rename."""
+"""Write outputs so that a reader never sees half a file: temp file, flush to disk, rename.
+
+One file at a time, each output is fsync'ed before its rename. A batch of small files
+(``--metadata-only``) writes inside ``grouped_commits()``: its temp files reach the disk
+together, through one sync, and are renamed only after it. A journal commit per file
+costs more than de-identifying the file; the guarantee is the same: a name under the
+output folder always holds a complete, flushed file, and a crash leaves at most
+``.partial`` temp files behind.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+# (temp, target) pairs written inside grouped_commits(), waiting for the group's sync.
+_pending: list[tuple[Path, Path]] | None = None
+
+
+def _temp_beside(target: Path) -> tuple[int, Path]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    return fd, Path(temp_name)
 
 
 def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    """For writers that need a path (OpenCV, shutil)."""
+    fd, temp = _temp_beside(target)
     os.close(fd)
-    temp = Path(temp_name)
     try:
         write(temp)
-        with temp.open("rb") as f:
-            os.fsync(f.fileno())
-        os.replace(temp, target)
+        _commit(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
 
 
 def write_bytes_atomically(target: Path, data: bytes) -> None:
-    write_atomically(target, lambda temp: temp.write_bytes(data))
+    fd, temp = _temp_beside(target)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        _commit(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _commit(temp: Path, target: Path) -> None:
+    if _pending is not None:
+        _pending.append((temp, target))
+        return
+    fd = os.open(temp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, target)
+
+
+@contextmanager
+def grouped_commits() -> Iterator[None]:
+    """Outputs written inside are flushed by one sync at the end, then renamed into place."""
+    global _pending
+    if _pending is not None:  # already inside a group: it commits these too
+        yield
+        return
+    _pending = pending = []
+    try:
+        yield
+        _pending = None
+        if pending:
+            os.sync()
+            for temp, target in pending:
+                os.replace(temp, target)
+    except BaseException:
+        for temp, _ in pending:
+            temp.unlink(missing_ok=True)
+        raise
+    finally:
+        _pending = None

@@ -11,12 +11,15 @@ from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
+from anonymizer.atomic import grouped_commits
 from anonymizer.config import PipelineConfig
 from anonymizer.inputs import InputFile
 from anonymizer.reporting import previous_outputs, report_record
 from anonymizer.saving import mirrored_output_path
 
 _WORKER_CONFIG: PipelineConfig | None = None
+# About a tenth of a second of --metadata-only work: one sync, one progress step.
+METADATA_ONLY_CHUNK = 32
 
 
 def default_workers() -> int:
@@ -45,6 +48,25 @@ def process_one(item: InputFile, output_dir: Path, config: PipelineConfig) -> di
     return report_record(report, item.relative, time.perf_counter() - start)
 
 
+def chunk_size(config: PipelineConfig) -> int:
+    """Files handed to a worker at once. Header-only files take a few milliseconds, less
+    than flushing each to disk, so they go in groups committed by one sync (atomic.py);
+    with OCR a file takes a second and is flushed on its own, reported as it ends."""
+    return METADATA_ONLY_CHUNK if config.metadata_only else 1
+
+
+def chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def process_chunk(items: list[InputFile], output_dir: Path, config: PipelineConfig) -> list[dict]:
+    """Records come back only once the chunk's outputs are on disk under their names."""
+    if len(items) == 1:
+        return [process_one(items[0], output_dir, config)]
+    with grouped_commits():
+        return [process_one(item, output_dir, config) for item in items]
+
+
 def _init_worker(config: PipelineConfig) -> None:
     global _WORKER_CONFIG
     os.environ.setdefault("OMP_THREAD_LIMIT", str(config.ocr_threads or 1))
@@ -55,8 +77,8 @@ def _init_worker(config: PipelineConfig) -> None:
         load_engines(config.ocr_engines, config.easyocr_model_dir, config.ocr_threads)  # once per worker
 
 
-def _work(item: InputFile, output_dir: Path) -> dict:
-    return process_one(item, output_dir, _WORKER_CONFIG)
+def _work(items: list[InputFile], output_dir: Path) -> list[dict]:
+    return process_chunk(items, output_dir, _WORKER_CONFIG)
 
 
 def skip_done(items: list[InputFile], output_dir: Path, config: PipelineConfig, overwrite: bool,
@@ -83,14 +105,15 @@ def run_local(items: list[InputFile], output_dir: Path, config: PipelineConfig, 
 
 
 def _results(items: list[InputFile], output_dir: Path, config: PipelineConfig, workers: int) -> Iterator[dict]:
-    if workers <= 1 or len(items) <= 1:
+    work = chunks(items, chunk_size(config))
+    if workers <= 1 or len(work) <= 1:
         _init_worker(config)
-        for item in items:
-            yield _work(item, output_dir)
+        for chunk in work:
+            yield from _work(chunk, output_dir)
         return
     context = get_context("spawn")  # no inherited ONNX Runtime or Tesseract state
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                              initargs=(config,)) as pool:
-        futures = [pool.submit(_work, item, output_dir) for item in items]
+        futures = [pool.submit(_work, chunk, output_dir) for chunk in work]
         for future in as_completed(futures):
-            yield future.result()
+            yield from future.result()

@@ -24,6 +24,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
 PREAMBLE = b"\x00" * 128
+SPECIFIC_CHARACTER_SET = 0x00080005
 UNDEFINED_LENGTH = 0xFFFFFFFF
 ITEM = b"\xfe\xff\x00\xe0"
 ITEM_DELIMITER = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00"
@@ -98,7 +99,7 @@ def _synchronised_file_meta(ds: Dataset) -> FileMetaDataset:
 def _encode_file_meta(out: bytearray, meta: FileMetaDataset) -> None:
     """Group 0002, always explicit VR little endian, led by its group length (PS3.10 7.1)."""
     body = bytearray()
-    for tag in sorted(meta._dict):
+    for tag in sorted(meta._dict, key=int):
         if tag != 0x00020000:
             _encode_element(body, meta, tag, implicit=False, encodings="iso8859")
     out += struct.pack("<HH", 0x0002, 0x0000) + b"UL" + struct.pack("<HL", 4, len(body))
@@ -109,8 +110,9 @@ def _encode_dataset(out: bytearray, ds: Dataset, implicit: bool, encodings) -> N
     if not _encoding_kept(ds, implicit) and not _plain_in_memory(ds):
         _encode_dataset_with_pydicom(out, ds, implicit, encodings)
         return
-    encodings = ds.get("SpecificCharacterSet", encodings)
-    for tag in sorted(ds._dict):
+    if SPECIFIC_CHARACTER_SET in ds._dict:
+        encodings = ds[SPECIFIC_CHARACTER_SET].value
+    for tag in sorted(ds._dict, key=int):  # int: BaseTag compares in Python, slowly
         if tag & 0xFFFF == 0 and tag >> 16 > 6:
             continue  # retired group lengths are not written (PS3.5 7.2)
         _encode_element(out, ds, tag, implicit, encodings)

@@ -16,14 +16,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from anonymizer.batch import process_one, skip_done, worker_config
+from anonymizer.batch import chunk_size, chunks, process_chunk, skip_done, worker_config
 from anonymizer.config import PipelineConfig
 from anonymizer.inputs import InputFile
 
 
 def _partition(rows, output_dir: str, config: PipelineConfig):
-    for path, relative in rows:
-        yield process_one(InputFile(Path(path), Path(relative)), Path(output_dir), config)
+    items = [InputFile(Path(path), Path(relative)) for path, relative in rows]
+    for chunk in chunks(items, chunk_size(config)):
+        yield from process_chunk(chunk, Path(output_dir), config)
 
 
 def spark_session(workers: int):

@@ -39,9 +39,11 @@ def text_cleaner(hints: PhiHints) -> Callable[[str], str]:
         # A substring test first: most free text holds none of the terms, and
         # compiling hundreds of date renderings per file would dominate stage 3.
         cleaned = text
+        folded = cleaned.lower()
         for term, low in lowered:
-            if low in cleaned.lower():
+            if low in folded:
                 cleaned = re.sub(rf"(?<!\w){re.escape(term)}(?!\w)", "", cleaned, flags=re.IGNORECASE)
+                folded = cleaned.lower()
         return _strip_patterns(cleaned)
 
     return clean

@@ -12,6 +12,9 @@ from pydicom.tag import BaseTag
 
 # VRs whose values are ASCII by definition (PS3.5 6.2): raw bytes need no character set.
 ASCII_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "UR"})
+STRING_VRS = ASCII_VRS | {"LO", "LT", "PN", "SH", "ST", "UC", "UT"}
+# Text VRs whose backslash is a character, not a value separator (PS3.5 6.2).
+SINGLE_VALUE_TEXT_VRS = frozenset({"LT", "ST", "UT", "UR"})
 
 
 def element_vr(ds: Dataset, tag: BaseTag) -> str:
@@ -30,20 +33,19 @@ def vr_from_dictionary(tag: int) -> str:
 def text_values(ds: Dataset, tag: BaseTag) -> list[str]:
     """An element's values as stripped strings ([] when empty).
 
-    A raw element of an ASCII VR is read straight from its bytes: pydicom's conversion
-    builds and validates value objects (UID, DA) that stage 3 would only turn back into
-    text to map a UID or shift a date."""
+    A raw string element whose bytes are plain ASCII is read straight from them: every
+    character set DICOM allows encodes ASCII alike (ISO 2022 switches only after an ESC),
+    and pydicom's conversion builds and validates value objects (UID, DA, PersonName)
+    that stage 3 would only turn back into text to map a UID, shift a date or match a name."""
     element = ds._dict[tag]
     if type(element) is RawDataElement and element.value is not None:
         vr = element.VR or element_vr(ds, tag)
-        if vr in ASCII_VRS:
-            try:
-                text = element.value.decode("ascii")
-            except UnicodeDecodeError:
-                pass  # not what the standard allows: pydicom's decoding decides
-            else:
-                values = [v.strip(" \0") for v in text.split("\\")]
-                return values if any(values) else []
+        raw = element.value
+        if vr in STRING_VRS and raw.isascii() and b"\x1b" not in raw:
+            text = raw.decode("ascii")
+            values = [text] if vr in SINGLE_VALUE_TEXT_VRS else text.split("\\")
+            values = [v.strip(" \0") for v in values]
+            return values if any(values) else []
     value = ds[tag].value
     if value is None or value == "":
         return []

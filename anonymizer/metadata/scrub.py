@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
-from pydicom import Dataset
+from pydicom import Dataset, config
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.tag import BaseTag
 from pydicom.multival import MultiValue
@@ -81,16 +82,26 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
 def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
     """Apply each element's action; values are decoded only where an action needs them."""
     changed = 0
-    for tag, element in list(ds._dict.items()):
-        vr = element.VR or vr_from_dictionary(int(tag))
-        action = action_for(tag, vr, ds, ctx)
+    known = _static_actions(ctx.strategy)
+    elements = ds._dict
+    for tag, element in list(elements.items()):
+        number = int(tag)  # a plain int: BaseTag compares in Python, slowly
+        vr = element.VR or vr_from_dictionary(number)
+        action = known.get((number, vr))
+        if action is None or action in _DYNAMIC:
+            action = action_for(tag, vr, ds, ctx)
         if action == "X":
-            del ds[tag]
+            if number & 0x10000 and 0x10 <= number & 0xFFFF <= 0xFF or number >> 16 == 0x7FE0:
+                del ds[tag]  # a private creator or pixel data: pydicom resets its caches
+            else:
+                del elements[tag]
             changed += 1
-        elif action == "K" and vr != "SQ":
-            if ctx.writes_explicit_vr and element.VR is None:
-                ds[tag]  # noqa: B018 - an implicit-VR element decodes to learn its VR for writing
-        elif int(tag) in PSEUDONYM_TAGS and action in ("Z", "D"):
+            continue
+        if ctx.writes_explicit_vr and element.VR is None:
+            ds[tag]  # noqa: B018 - an implicit-VR element decodes to learn its VR for writing
+        if action == "K" and vr != "SQ":
+            pass  # kept as read: no need to decode the value at all
+        elif number in PSEUDONYM_TAGS and action in ("Z", "D"):
             # Z or D either way; a keyed pseudonym keeps a patient's files together.
             changed += _replace(ds, tag, vr, pseudonym(ctx.key, ctx.patient_key))
         elif action == "Z":
@@ -124,6 +135,7 @@ def action_for(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) -> str:
 # whether an unlisted UID is a well-known one.
 _BY_CREATOR = "by private creator"
 _BY_UID_VALUE = "by UID value"
+_DYNAMIC = (_BY_CREATOR, _BY_UID_VALUE)
 _STATIC_ACTIONS: dict[int, tuple[Strategy, dict[tuple[int, str], str]]] = {}
 
 
@@ -210,7 +222,13 @@ def _replace(ds: Dataset, tag: BaseTag, vr: str, value) -> int:
         if vr in ASCII_VRS and not isinstance(value, bytes):
             if text_values(ds, tag) == (value if isinstance(value, list) else [value]):
                 return 0
-        ds[tag] = DataElement(tag, vr, value)
+        # Values made here are valid for their VR by construction (dciodvfy checks the
+        # output in the tests); pydicom's validation of each would double stage 3's time.
+        new = DataElement(tag, vr, value, validation_mode=config.IGNORE)
+        if tag.is_private:
+            ds[tag] = new  # pydicom records the block's creator
+        else:
+            ds._dict[tag] = new
         return 1
     if old.value == value or (_empty(old.value) and _empty(value)):
         return 0
@@ -235,7 +253,7 @@ def _clean(ds: Dataset, tag: BaseTag, vr: str, ctx: ScrubContext):
         return _remap_uids(ds, tag, ctx.key)
     if vr not in ("DA", "DT") and vr not in TEXT_VRS:
         return UNCHANGED  # TM, numbers, codes: identify no one once dates have moved
-    values = text_values(ds, tag) if vr in ASCII_VRS else _decoded_strings(ds[tag].value)
+    values = text_values(ds, tag)
     if not any(values):
         return UNCHANGED
     if vr == "DA":
@@ -250,12 +268,6 @@ def _clean(ds: Dataset, tag: BaseTag, vr: str, ctx: ScrubContext):
         # such as an SR TextValue must keep a value to stay valid.
         return dummy_value(vr) if vr in TEXT_VRS else empty_value(vr)
     return kept if len(kept) > 1 else kept[0]
-
-
-def _decoded_strings(value) -> list[str]:
-    if value in (None, ""):
-        return []
-    return [str(v) for v in value] if isinstance(value, MultiValue) else [str(value)]
 
 
 def _scrub_file_meta(ds: Dataset, ctx: ScrubContext) -> int:
@@ -276,13 +288,18 @@ def _scrub_file_meta(ds: Dataset, ctx: ScrubContext) -> int:
 
 def record_deidentification(ds: Dataset, options: frozenset[ProfileOption], pixels_cleaned: bool) -> None:
     """PatientIdentityRemoved, DeidentificationMethod and its CID 7050 codes."""
-    ds.PatientIdentityRemoved = "YES"
+    for element in _deidentification_elements(options, pixels_cleaned):
+        ds[element.tag] = element
+
+
+@cache
+def _deidentification_elements(options: frozenset[ProfileOption], pixels_cleaned: bool) -> tuple[DataElement, ...]:
+    """Built once per option set: the same for every file, and only read after stage 3
+    (a new record replaces these elements, it never changes them)."""
     codes = [BASIC_PROFILE_CODE]
     if pixels_cleaned:
         codes.append(CLEAN_PIXEL_DATA_CODE)
     codes += sorted(OPTION_CODES[o] for o in options)
-    # LO is 64 characters at most, but multi-valued: one value per method applied.
-    ds.DeidentificationMethod = [f"medical-anonymizer {__version__}"] + [m[:64] for _, m in codes]
     items = []
     for value, meaning in codes:
         item = Dataset()
@@ -290,10 +307,17 @@ def record_deidentification(ds: Dataset, options: frozenset[ProfileOption], pixe
         item.CodingSchemeDesignator = "DCM"
         item.CodeMeaning = meaning
         items.append(item)
-    ds.DeidentificationMethodCodeSequence = Sequence(items)
     if ProfileOption.RETAIN_LONGITUDINAL_FULL_DATES in options:
-        ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
+        longitudinal = "UNMODIFIED"
     elif ProfileOption.RETAIN_LONGITUDINAL_MODIFIED_DATES in options:
-        ds.LongitudinalTemporalInformationModified = "MODIFIED"
+        longitudinal = "MODIFIED"
     else:
-        ds.LongitudinalTemporalInformationModified = "REMOVED"
+        longitudinal = "REMOVED"
+    # LO is 64 characters at most, but multi-valued: one value per method applied.
+    methods = [f"medical-anonymizer {__version__}"] + [m[:64] for _, m in codes]
+    return (
+        DataElement(0x00120062, "CS", "YES"),  # PatientIdentityRemoved
+        DataElement(0x00120063, "LO", methods),  # DeidentificationMethod
+        DataElement(0x00120064, "SQ", Sequence(items)),  # DeidentificationMethodCodeSequence
+        DataElement(0x00280303, "CS", longitudinal),  # LongitudinalTemporalInformationModified
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pydicom import Dataset
 from pydicom.datadict import tag_for_keyword
-from pydicom.multival import MultiValue
 
 from anonymizer.job import PhiHints
 from anonymizer.metadata.elements import text_values, vr_from_dictionary
@@ -26,14 +25,6 @@ INSTITUTION_KEYWORDS = (
 )
 # Shorter fragments match too much ordinary text to be useful evidence.
 MIN_HINT_LENGTH = 2
-
-
-def _values(value) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (MultiValue, list, tuple)):
-        return [str(v) for v in value if v not in (None, "")]
-    return [str(value)]
 
 
 def _name_parts(value) -> set[str]:
@@ -55,17 +46,16 @@ _HINT_VRS = {"PN", "DA", "DT", "SQ"}
 def collect_phi_hints(ds: Dataset) -> PhiHints:
     hints = PhiHints()
     for item, tag, vr in _walk(ds):
+        values = text_values(item, tag)
         if vr in ("DA", "DT"):
-            hints.dates |= {v[:8] for v in text_values(item, tag) if len(v) >= 8}
-            continue
-        element = item[tag]
-        if vr == "PN":
-            for value in _values(element.value):
+            hints.dates |= {v[:8] for v in values if len(v) >= 8}
+        elif vr == "PN":
+            for value in values:
                 hints.names |= _name_parts(value)
-        elif tag in _IDENTIFIER_TAGS:
-            hints.identifiers |= {v.strip() for v in _values(element.value) if len(v.strip()) >= MIN_HINT_LENGTH}
-        elif tag in _INSTITUTION_TAGS:
-            hints.institutions |= {v.strip() for v in _values(element.value) if len(v.strip()) >= MIN_HINT_LENGTH}
+        elif int(tag) in _IDENTIFIER_TAGS:
+            hints.identifiers |= {v for v in values if len(v) >= MIN_HINT_LENGTH}
+        elif int(tag) in _INSTITUTION_TAGS:
+            hints.institutions |= {v for v in values if len(v) >= MIN_HINT_LENGTH}
     return hints
 
 
