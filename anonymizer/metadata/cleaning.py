@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from anonymizer.job import PhiHints
 from anonymizer.phi.dates import date_renderings
@@ -12,9 +13,9 @@ from anonymizer.phi.patterns import find_patterns
 CLEANING_PATTERNS = ("date", "time", "email", "phone", "long digit run")
 
 
-def _hint_terms(hints: PhiHints) -> list[str]:
-    terms = set(hints.names) | set(hints.identifiers) | set(hints.institutions)
-    for value in hints.dates:
+def _hint_terms(names, identifiers, institutions, dates) -> list[str]:
+    terms = set(names) | set(identifiers) | set(institutions)
+    for value in dates:
         terms |= date_renderings(value)
     # Longest first, so "SMITH JOHN" goes before "SMITH" leaves "JOHN" behind.
     return sorted((t for t in terms if t.strip()), key=len, reverse=True)
@@ -31,8 +32,15 @@ def merge_spans(spans) -> list[tuple[int, int]]:
 
 
 def text_cleaner(hints: PhiHints) -> Callable[[str], str]:
-    """A cleaner for one file's hints: one compiled alternation instead of a regex per term."""
-    terms = _hint_terms(hints)
+    """A cleaner for one file's hints. The files of one series or study carry the same
+    identifiers, so cleaners are kept for the last few hint sets (in memory only)."""
+    return _cached_cleaner(frozenset(hints.names), frozenset(hints.identifiers),
+                           frozenset(hints.institutions), frozenset(hints.dates))
+
+
+@lru_cache(maxsize=64)
+def _cached_cleaner(names, identifiers, institutions, dates) -> Callable[[str], str]:
+    terms = _hint_terms(names, identifiers, institutions, dates)
     lowered = [(term, term.lower()) for term in terms]
 
     def clean(text: str) -> str:
