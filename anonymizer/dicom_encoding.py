@@ -12,7 +12,6 @@ on pydicom's corpus); only the speed differs (benchmarks/README.md, issue 3).
 
 from __future__ import annotations
 
-import io
 import struct
 
 from pydicom import Dataset
@@ -49,12 +48,7 @@ def encode_dicom_file(ds: Dataset) -> bytes:
     out = bytearray(_preamble(ds))
     out += b"DICM"
     _encode_file_meta(out, _synchronised_file_meta(ds))
-    buffer = getattr(ds, "buffer", None)
-    if isinstance(buffer, io.BytesIO):  # read from memory (loading.py): copy runs of it
-        with buffer.getbuffer() as source:
-            _encode_dataset(out, ds, implicit, "iso8859", source)
-    else:
-        _encode_dataset(out, ds, implicit, "iso8859", None)
+    _encode_dataset(out, ds, implicit, "iso8859")
     return bytes(out)
 
 
@@ -112,54 +106,16 @@ def _encode_file_meta(out: bytearray, meta: FileMetaDataset) -> None:
     out += body
 
 
-def _encode_dataset(out: bytearray, ds: Dataset, implicit: bool, encodings, source: memoryview | None) -> None:
-    """Elements in tag order. Untouched elements that lay next to each other in the file
-    are copied as one slice of it (stage 3 leaves long runs of them between its changes)."""
+def _encode_dataset(out: bytearray, ds: Dataset, implicit: bool, encodings) -> None:
     if not _encoding_kept(ds, implicit) and not _plain_in_memory(ds):
         _encode_dataset_with_pydicom(out, ds, implicit, encodings)
         return
     if SPECIFIC_CHARACTER_SET in ds._dict:
         encodings = ds[SPECIFIC_CHARACTER_SET].value
-    run_start = run_end = -1
     for tag in sorted(ds._dict, key=int):  # int: BaseTag compares in Python, slowly
         if tag & 0xFFFF == 0 and tag >> 16 > 6:
             continue  # retired group lengths are not written (PS3.5 7.2)
-        span = _span_in_source(ds._dict[tag], implicit, source)
-        if span is not None:
-            start, end = span
-            if start == run_end:
-                run_end = end
-                continue
-            if _starts_with_tag(source, start, tag):
-                if run_end > 0:
-                    out += source[run_start:run_end]
-                run_start, run_end = start, end
-                continue
-        if run_end > 0:
-            out += source[run_start:run_end]
-            run_start = run_end = -1
-        _encode_element(out, ds, tag, implicit, encodings, source)
-    if run_end > 0:
-        out += source[run_start:run_end]
-
-
-def _span_in_source(element, implicit: bool, source: memoryview | None) -> tuple[int, int] | None:
-    """Where a raw element's encoding (header and value) lies in the file it was read from.
-    Defined and whole lengths only: pydicom writes the length it holds, and re-makes an
-    undefined length's delimiter."""
-    if source is None or type(element) is not RawDataElement or element.value is None:
-        return None
-    if element.length != len(element.value) or not _copyable(element, implicit):
-        return None  # undefined length, or a value cut short by the end of a truncated file
-    header = 12 if not implicit and element.VR in _LONG_VRS else 8
-    start, end = element.value_tell - header, element.value_tell + len(element.value)
-    return (start, end) if start >= 0 and end <= len(source) else None
-
-
-def _starts_with_tag(source: memoryview, start: int, tag: int) -> bool:
-    """A run starts only where the file holds this element's tag: offsets that were
-    not this file's would fail here, and the element is encoded on its own instead."""
-    return source[start:start + 4] == struct.pack("<HH", tag >> 16, tag & 0xFFFF)
+        _encode_element(out, ds, tag, implicit, encodings)
 
 
 def _plain_in_memory(ds: Dataset) -> bool:
@@ -168,8 +124,7 @@ def _plain_in_memory(ds: Dataset) -> bool:
     return all(type(e) is DataElement and " or " not in e.VR for e in ds._dict.values())
 
 
-def _encode_element(out: bytearray, ds: Dataset, tag: int, implicit: bool, encodings,
-                    source: memoryview | None = None) -> None:
+def _encode_element(out: bytearray, ds: Dataset, tag: int, implicit: bool, encodings) -> None:
     element = ds._dict[tag]
     if type(element) is RawDataElement:
         if element.value is None:
@@ -178,7 +133,7 @@ def _encode_element(out: bytearray, ds: Dataset, tag: int, implicit: bool, encod
             _encode_raw(out, element, implicit)
             return
     if isinstance(element, DataElement) and element.VR == "SQ" and not element.is_buffered:
-        _encode_sequence(out, element, implicit, encodings, source)
+        _encode_sequence(out, element, implicit, encodings)
         return
     value = _simple_value(element)
     if value is not None:
@@ -259,15 +214,14 @@ def _ascii_text(vr: str, value) -> bytes | None:
     return encoded
 
 
-def _encode_sequence(out: bytearray, element: DataElement, implicit: bool, encodings,
-                     source: memoryview | None) -> None:
+def _encode_sequence(out: bytearray, element: DataElement, implicit: bool, encodings) -> None:
     tag = element.tag
     body = bytearray()
     for item in element.value:
         body += ITEM
         undefined_item = getattr(item, "is_undefined_length_sequence_item", False)
         content = bytearray()
-        _encode_dataset(content, item, implicit, encodings, source)
+        _encode_dataset(content, item, implicit, encodings)
         body += struct.pack("<L", UNDEFINED_LENGTH if undefined_item else len(content))
         body += content
         if undefined_item:
