@@ -9,6 +9,7 @@ import numpy as np
 from anonymizer.config import PipelineConfig
 from anonymizer.errors import InvalidInput
 from anonymizer.job import FileKind, Job
+from anonymizer.metadata.elements import has_value
 from anonymizer.pixels.decoding import decode_dicom_pixels, frame_count
 from anonymizer.pixels.rendering import render_dicom_view
 
@@ -33,7 +34,7 @@ def _validate_raster(job: Job) -> None:
 def _validate_dicom(job: Job, config: PipelineConfig) -> None:
     ds = job.dataset
     for keyword in REQUIRED_FOR_ANY:
-        if not ds.get(keyword):
+        if not has_value(ds, keyword):
             raise InvalidInput(f"missing required attribute {keyword}")
     if "PixelData" not in ds:
         extra = " (float pixel data is not supported)" if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds else ""
@@ -42,7 +43,7 @@ def _validate_dicom(job: Job, config: PipelineConfig) -> None:
         job.report.stages.append("validate: no pixel data; header only")
         return
     for keyword in REQUIRED_FOR_PIXELS:
-        if ds.get(keyword) in (None, ""):
+        if not has_value(ds, keyword):
             raise InvalidInput(f"missing required attribute {keyword}")
     if config.metadata_only:
         job.report.warnings.append("--metadata-only: pixels kept as stored and not scanned for burned-in text")

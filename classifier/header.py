@@ -6,6 +6,7 @@ import re
 
 from pydicom import Dataset
 
+from anonymizer.metadata.elements import keyword_text
 from classifier.result import Classification
 
 DENTAL_SOP_CLASSES = {
@@ -27,11 +28,11 @@ def _words(text: str) -> set[str]:
 
 
 def anatomy_from_header(ds: Dataset) -> str:
-    if str(ds.get("SOPClassUID", "")) in DENTAL_SOP_CLASSES or ds.get("Modality") in DENTAL_MODALITIES:
+    if keyword_text(ds, "SOPClassUID") in DENTAL_SOP_CLASSES or keyword_text(ds, "Modality") in DENTAL_MODALITIES:
         return "dental"
     # Most specific source first: the coded body part, then the free-text descriptions.
     for keyword in ("BodyPartExamined", "StudyDescription", "SeriesDescription", "ProtocolName"):
-        words = _words(str(ds.get(keyword, "") or ""))
+        words = _words(keyword_text(ds, keyword))
         for anatomy, anatomy_words in ANATOMY_WORDS.items():
             if words & set(anatomy_words):
                 return anatomy
@@ -40,5 +41,5 @@ def anatomy_from_header(ds: Dataset) -> str:
 
 def classify_header(ds: Dataset) -> Classification:
     """A DICOM object is a medical record by definition; the header names its anatomy."""
-    modality = str(ds.get("Modality", "") or "unknown modality")
+    modality = keyword_text(ds, "Modality") or "unknown modality"
     return Classification(True, anatomy_from_header(ds), "DICOM header", modality)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from pydicom import Dataset
-from pydicom.datadict import dictionary_VR
+from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
@@ -52,3 +52,22 @@ def text_values(ds: Dataset, tag: BaseTag) -> list[str]:
     if isinstance(value, (MultiValue, list, tuple)):
         return [str(v).strip() for v in value]
     return [str(value).strip()]
+
+
+def keyword_text(ds: Dataset, keyword: str) -> str:
+    """A string attribute's value ("" when absent), read the cheap way (text_values)."""
+    tag = tag_for_keyword(keyword)
+    if tag is None or tag not in ds._dict:
+        return ""
+    return "\\".join(text_values(ds, BaseTag(tag)))
+
+
+def has_value(ds: Dataset, keyword: str) -> bool:
+    """Present and not empty, without decoding a raw value."""
+    tag = tag_for_keyword(keyword)
+    element = ds._dict.get(tag) if tag is not None else None
+    if element is None:
+        return False
+    if type(element) is RawDataElement:
+        return bool(element.length) and element.value not in (None, b"")
+    return element.value not in (None, "", b"")
