@@ -78,7 +78,7 @@ def main() -> None:
     files = sorted((args.work / "corpus").glob("*.dcm"))
     rates: dict[str, list[float]] = {tool: [] for tool in TOOLS}
     results = {}
-    for _ in range(args.rounds):
+    for round_number in range(args.rounds + 1):  # round 0 warms every tool up, untimed
         for tool, runner in TOOLS.items():
             if tool in results and results[tool] is None:
                 continue
@@ -91,11 +91,12 @@ def main() -> None:
                 print(f"{tool}: failed ({type(exc).__name__}: {exc})")
                 results[tool] = None
                 continue
-            rates[tool].append(len(files) / (time.perf_counter() - start))
+            if round_number:
+                rates[tool].append(len(files) / (time.perf_counter() - start))
             results[tool] = score(truth, outputs)
     rows = [(tool, rates[tool], r) for tool, r in results.items() if r is not None]
     print(f"{len(files)} files, {len(truth['patients'])} patients, one process on one core, "
-          f"{args.rounds} interleaved rounds\n")
+          f"{args.rounds} interleaved rounds after a warm-up round\n")
     print("| category | " + " | ".join(t for t, _, _ in rows) + " |")
     print("| --- | " + " | ".join("---" for _ in rows) + " |")
     for category in CATEGORIES:
@@ -103,6 +104,8 @@ def main() -> None:
                  for _, _, r in rows]
         print(f"| {category} | " + " | ".join(cells) + " |")
     print("| **overall** | " + " | ".join(f"**{overall(r):.2f}%**" for _, _, r in rows) + " |")
+    for tool, tool_rates in rates.items():
+        print(f"{tool} files/s per round: {', '.join(f'{r:.0f}' for r in tool_rates)}", file=sys.stderr)
     print("| files per second, median (best) | "
           + " | ".join(f"{statistics.median(t):.0f} ({max(t):.0f})" for _, t, _ in rows) + " |")
     reference = rates.get("dicognito 0.19.0")
