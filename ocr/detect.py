@@ -88,8 +88,9 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
 
 
 # Words no list knows are most often small clinical words misread ("SUPINE" as "NEEE").
-# Such a box is read once more, enlarged; if that reading is wholly known vocabulary and
-# no reading carries evidence, the box is clinical text. Names stay unknown either way.
+# Such a box is read again, enlarged, as it is and with thinner strokes (bold small fonts
+# close their letters); if a reading is wholly known vocabulary and no reading carries
+# evidence, the box is clinical text. Names stay unknown either way.
 UNRECOGNISED = "unrecognised"
 REREAD_SCALE_SMALL, REREAD_SCALE, SMALL_TEXT_PX = 3.0, 1.5, 40
 
@@ -97,7 +98,8 @@ REREAD_SCALE_SMALL, REREAD_SCALE, SMALL_TEXT_PX = 3.0, 1.5, 40
 def reread(region: TextRegion, engines, job: Job, config: PipelineConfig) -> None:
     scale = REREAD_SCALE_SMALL if region.box.height < SMALL_TEXT_PX else REREAD_SCALE
     try:
-        extra = read_crop(engines, job.view[region.frame], region.box, scale)
+        extra = [box for thin in (False, True)
+                 for box in read_crop(engines, job.view[region.frame], region.box, scale, thin=thin)]
     except Exception:  # noqa: BLE001 - no second reading: the first verdict (PHI) stands
         return
     texts = tuple(b.text for b in extra if b.confidence >= config.confidence and b.text.strip())

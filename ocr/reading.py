@@ -9,6 +9,7 @@ import numpy as np
 
 from anonymizer.job import Box
 from ocr.engine import OcrBox, OcrEngine
+from ocr.preprocess import thinned_strokes
 
 # Large images (full-detector CR/DX) are read at this long side: detection time grows
 # with area, and burned-in text on such images is 20 px and up, still 15 px here.
@@ -63,7 +64,8 @@ def _to_frame(box: Box, scale: float, rows: int, cols: int) -> Box:
 CROP_CONTEXT_PX = 6
 
 
-def read_crop(engines: tuple[OcrEngine, ...], image: np.ndarray, box: Box, scale: float) -> list[OcrBox]:
+def read_crop(engines: tuple[OcrEngine, ...], image: np.ndarray, box: Box, scale: float,
+              thin: bool = False) -> list[OcrBox]:
     """Every engine's reading of one box, cut out with a little context and enlarged.
 
     PP-OCR reads the crop as one line (recognition only); the others read it padded to a
@@ -74,6 +76,8 @@ def read_crop(engines: tuple[OcrEngine, ...], image: np.ndarray, box: Box, scale
                  max(box.left - CROP_CONTEXT_PX, 0):min(box.right + CROP_CONTEXT_PX, cols)]
     if crop.size == 0:
         return []
+    if thin:
+        crop = thinned_strokes(crop)
     if scale != 1.0:
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     height, width = crop.shape[:2]

@@ -73,8 +73,28 @@ def test_near_matches_of_clinical_words_are_safe_but_names_are_not():
     for misread in ("PORTAELE", "SUPENE", "SEMEUPRIGHT", "BRECT"):
         assert classify_text(misread, PhiHints(), "phi")[0] is Verdict.SAFE, misread
     assert classify_text("PORTABLESUPINE", PhiHints(), "phi")[0] is Verdict.SAFE
-    for name in ("HARTMANN", "JOHANSSON", "PORTER", "LATIMER", "BRECHT", "SUPINSKI", "CHESTER", "HEADLEY"):
+    for name in ("HARTMANN", "JOHANSSON", "PORTER", "LATIMER", "BRECHT", "SUPINSKI", "CHESTER", "HEADLEY",
+                 "WRIGHT", "HEARST", "CARTER", "UPRIGHTS", "DELAYNEY"):  # a word plus or shifted by a letter
         assert classify_text(name, PhiHints(), "phi")[0] is Verdict.PHI, name
+
+
+def test_space_less_readings_split_into_misread_vocabulary():
+    for misread in ("LATDECUE", "FLAIRAX", "T2FLAIR"):  # LAT + DECUB, FLAIR + AX, T2 + FLAIR
+        assert classify_text(misread, PhiHints(), "phi")[0] is Verdict.SAFE, misread
+    for name in ("SMITHSUPINE", "DECUBSMITH", "LATWRIGHT"):
+        assert classify_text(name, PhiHints(), "phi")[0] is Verdict.PHI, name
+
+
+def test_thinning_opens_bold_strokes_of_either_polarity():
+    import numpy as np
+
+    from ocr.preprocess import thinned_strokes
+
+    bright = np.zeros((20, 20), np.uint8)
+    bright[5:15, 8:12] = 255  # a 4 px white stroke on black
+    assert (thinned_strokes(bright) == 255).sum() < (bright == 255).sum()
+    dark = 255 - bright  # the same stroke, black on white
+    assert (thinned_strokes(dark) == 0).sum() < (dark == 0).sum()
 
 
 def test_short_ocr_fragments_do_not_match_long_header_values():

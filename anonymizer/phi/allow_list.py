@@ -7,7 +7,8 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 # 120 kVp, 200mAs, 5 cm, 12 MHz, 40%, 0.4, x1.5, 1:1, 23/120: measurements and counters.
 TECHNIQUE_VALUE = re.compile(
@@ -40,20 +41,30 @@ def is_safe_token(token: str) -> bool:
             or near_safe_word(word))
 
 
-# OCR misreads small clinical words ("PORTAELE", "SUPENE", "BRECT"); a long token this
-# close to one vocabulary word is that word. Header values are matched before this, so
-# a patient's own name never reaches it.
+# OCR misreads small clinical words ("PORTAELE", "SUPENE", "BRECT"); a long token of the
+# same length as one vocabulary word and a letter or two apart from it is that word.
+# Header values are matched before this, so a patient's own name never reaches it.
+# Same length only: OCR swaps letters, while a name that adds one to a word (WRIGHT,
+# HEARST, UPRIGHTS) or shifts it (CARTER/ARTERY) is a different word.
 FUZZY_MIN_LENGTH = 5
-FUZZY_CUTOFF = 80  # one wrong letter in five; surnames tried (BRECHT, PORTER) score <= 73
+LONG_WORD = 8  # from here two substituted letters are still a misread (PORTAELE)
 
 
 def near_safe_word(word: str) -> bool:
     if len(word) < FUZZY_MIN_LENGTH:
         return False
     letters = re.sub(r"[^A-Z0-9]", "", word.replace("$", "S"))
-    # Same length give or take a letter: a misread, not a longer word (CHESTER is not CHEST).
-    matches = process.extract(letters, _long_safe_words(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=5)
-    return any(abs(len(candidate) - len(letters)) <= 1 for candidate, _, _ in matches)
+    allowed = 2 if len(letters) >= LONG_WORD else 1
+    candidates = _long_safe_words_by_length().get(len(letters), ())
+    return process.extractOne(letters, candidates, scorer=Levenshtein.distance, score_cutoff=allowed) is not None
+
+
+@lru_cache(maxsize=1)
+def _long_safe_words_by_length() -> dict[int, tuple[str, ...]]:
+    by_length: dict[int, list[str]] = {}
+    for word in _long_safe_words():
+        by_length.setdefault(len(word), []).append(word)
+    return {length: tuple(words) for length, words in by_length.items()}
 
 
 @lru_cache(maxsize=1)
@@ -69,15 +80,18 @@ def splits_into_safe_words(word: str) -> bool:
 
     Pieces must be 3+ letters, hold a digit (T2) or be a view code (PA, AX): with any
     two-letter piece, surnames fall apart into vocabulary (LATIMER = LAT + IM + ER,
-    CHESTER = CHEST + ER)."""
+    CHESTER = CHEST + ER). A piece of 5+ letters may also be a misread vocabulary word
+    by near_safe_word's rule (LATDECUE = LAT + DECUB), as a whole token may."""
     vocabulary = safe_words()
     reachable = [True] + [False] * len(word)
     for end in range(2, len(word) + 1):
         for start in range(0, end - 1):
             piece = word[start:end]
+            if not reachable[start]:
+                continue
             if len(piece) < 3 and not any(c.isdigit() for c in piece) and piece not in VIEW_CODES:
                 continue
-            if reachable[start] and piece in vocabulary:
+            if piece in vocabulary or (start > 0 or end < len(word)) and near_safe_word(piece):
                 reachable[end] = True
                 break
     return reachable[-1]
