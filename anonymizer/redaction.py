@@ -46,7 +46,7 @@ def grow_along_line(view: np.ndarray, box: Box) -> Box:
     band = grey[box.top:box.bottom].astype(np.int16)
     if band.size == 0:
         return box
-    inked = (np.abs(band - np.median(band)) > INK_CONTRAST).any(axis=0)
+    inked = _text_ink_columns(band, box)
     limit = int(MAX_GROWTH_HEIGHTS * box.height)
     gap_allowed = max(box.height // 2, 3)
     left, right = box.left, box.right
@@ -65,6 +65,24 @@ def grow_along_line(view: np.ndarray, box: Box) -> Box:
             x += direction
             travelled += 1
     return Box(left, box.top, right - left, box.height)
+
+
+# A column crossing a glyph has ink in some of its rows, not all: one inked from top to
+# bottom of the band is an edge or anatomy, not text.
+MAX_TEXT_COVERAGE = 0.8
+
+
+def _text_ink_columns(band: np.ndarray, box: Box) -> np.ndarray:
+    """Columns of the line's band holding ink like the box's text: of the same polarity
+    (brighter or darker than the background) and not filling the column."""
+    difference = band - np.median(band)
+    inside = difference[:, box.left:box.right]
+    strong = np.abs(inside) > INK_CONTRAST
+    if not strong.any():
+        return np.zeros(band.shape[1], dtype=bool)
+    polarity = 1 if inside[strong].mean() > 0 else -1
+    coverage = (difference * polarity > INK_CONTRAST).mean(axis=0)
+    return (coverage > 0) & (coverage <= MAX_TEXT_COVERAGE)
 
 
 def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:

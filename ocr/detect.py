@@ -7,7 +7,7 @@ import hashlib
 from anonymizer.border import outside_regions, touches_border, ultrasound_regions
 from anonymizer.config import PipelineConfig
 from anonymizer.errors import UnsafeToWrite
-from anonymizer.job import Job, TextRegion
+from anonymizer.job import Job, TextRegion, Verdict
 from anonymizer.phi.classify import classify_region
 from anonymizer.phi.ner import ner_model_dir
 from ocr.merge import merge_boxes
@@ -106,6 +106,22 @@ def reread(region: TextRegion, engines, job: Job, config: PipelineConfig) -> Non
     if texts:
         region.readings = region.readings + texts
         classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
+    elif unconfirmed(region, extra):
+        region.verdict, region.reason = Verdict.SAFE, NOT_TEXT
+
+
+# One engine's reading of three characters or fewer, of which nothing at all is read
+# again enlarged, as it is or thinned, is a shape in the anatomy, not text ("Vil" on a
+# J2K knee); three characters could not identify anyone even if they were.
+NOT_TEXT = "not text: nothing read again on the enlarged box"
+MAX_UNCONFIRMED_CHARACTERS = 3
+
+
+def unconfirmed(region: TextRegion, rereadings) -> bool:
+    if any(b.text.strip() for b in rereadings) or len(region.engines) > 1:
+        return False
+    readings = region.readings or (region.text,)
+    return all(sum(c.isalnum() for c in text) <= MAX_UNCONFIRMED_CHARACTERS for text in readings)
 
 
 def _unscanned(job: Job, config: PipelineConfig, why: str) -> None:

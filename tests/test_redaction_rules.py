@@ -81,3 +81,36 @@ def test_text_policy_phi_keeps_clinical_words(tmp_path, config):
     assert "JOHANSSON" not in read_text_in_box(written, 5, 350, 300, 40).upper()
     everything = run(source, tmp_path / "all", replace(config, text_policy="all"))
     assert everything.report.regions_redacted == 2
+
+
+def test_a_phi_box_grows_over_its_lines_text_but_not_over_anatomy():
+    import numpy as np
+
+    from anonymizer.job import Box
+    from anonymizer.redaction import grow_along_line
+
+    view = np.zeros((40, 200), np.uint8)
+    view[12:18, 28:38:3] = 255   # glyph strokes the detector missed, left of the box
+    view[12:18, 40:80:3] = 255   # the box's own text (OCR boxes overshoot the glyphs)
+    view[0:40, 90:140] = 200     # bright anatomy filling every row to its right
+    grown = grow_along_line(view, Box(40, 10, 40, 10))
+    assert grown.left <= 28      # continues over the missed glyphs
+    assert grown.right <= 90     # stops where the band is filled from top to bottom
+
+
+def test_a_short_single_reading_that_nothing_confirms_is_not_text():
+    from anonymizer.job import Box, TextRegion
+    from ocr.detect import unconfirmed
+    from ocr.engine import OcrBox
+
+    region = TextRegion(box=Box(0, 0, 50, 20), text="Vil", confidence=0.6, engines=("rapidocr",), frame=0,
+                        readings=("Vil",))
+    assert unconfirmed(region, [])
+    again = OcrBox(box=Box(0, 0, 50, 20), text="Vi", confidence=0.5, engine="tesseract")
+    assert not unconfirmed(region, [again])  # read again: it stays text
+    longer = TextRegion(box=Box(0, 0, 50, 20), text="DOE", confidence=0.6, engines=("rapidocr",), frame=0,
+                        readings=("DOE J",))
+    assert not unconfirmed(longer, [])  # four characters could name someone
+    both = TextRegion(box=Box(0, 0, 50, 20), text="Vil", confidence=0.6, engines=("rapidocr", "tesseract"),
+                      frame=0, readings=("Vil", "Vl"))
+    assert not unconfirmed(both, [])  # two engines saw it
