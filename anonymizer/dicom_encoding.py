@@ -161,14 +161,20 @@ def _encode_raw(out: bytearray, element: RawDataElement, implicit: bool) -> None
         out += SEQUENCE_DELIMITER
 
 
+# Element headers (PS3.5 7.1): implicit; explicit with a 2-byte length; explicit with 2
+# reserved bytes and a 4-byte length.
+_IMPLICIT_HEADER = struct.Struct("<HHL")
+_SHORT_HEADER = struct.Struct("<HH2sH")
+_LONG_HEADER = struct.Struct("<HH2s2xL")
+
+
 def _encode_header(out: bytearray, tag: int, vr: str, length: int, implicit: bool) -> None:
-    out += struct.pack("<HH", tag >> 16, tag & 0xFFFF)
     if implicit:
-        out += struct.pack("<L", length)
+        out += _IMPLICIT_HEADER.pack(tag >> 16, tag & 0xFFFF, length)
     elif vr in _LONG_VRS:
-        out += vr.encode("ascii") + struct.pack("<HL", 0, length)
+        out += _LONG_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), length)
     else:
-        out += vr.encode("ascii") + struct.pack("<H", length)
+        out += _SHORT_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), length)
 
 
 def _simple_value(element) -> bytes | None:
