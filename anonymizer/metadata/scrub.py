@@ -9,7 +9,6 @@ from functools import cache
 from pydicom import Dataset, config
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.tag import BaseTag
-from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.uid import UID_dictionary
 
