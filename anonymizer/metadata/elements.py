@@ -17,9 +17,9 @@ STRING_VRS = ASCII_VRS | {"LO", "LT", "PN", "SH", "ST", "UC", "UT"}
 SINGLE_VALUE_TEXT_VRS = frozenset({"LT", "ST", "UT", "UR"})
 
 
-def element_vr(ds: Dataset, tag: BaseTag) -> str:
+def element_vr(element, tag: int) -> str:
     """The VR of a raw or decoded element; implicit-VR files leave it to the dictionary."""
-    return ds._dict[tag].VR or vr_from_dictionary(int(tag))
+    return element.VR or vr_from_dictionary(int(tag))
 
 
 @cache
@@ -39,7 +39,7 @@ def text_values(ds: Dataset, tag: BaseTag) -> list[str]:
     that stage 3 would only turn back into text to map a UID, shift a date or match a name."""
     element = ds._dict[tag]
     if type(element) is RawDataElement and element.value is not None:
-        vr = element.VR or element_vr(ds, tag)
+        vr = element_vr(element, tag)
         raw = element.value
         if vr in STRING_VRS and raw.isascii() and b"\x1b" not in raw:
             text = raw.decode("ascii")

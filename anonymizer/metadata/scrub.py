@@ -17,7 +17,7 @@ from anonymizer.config import PipelineConfig
 from anonymizer.job import Job
 from anonymizer.metadata.cleaning import text_cleaner
 from anonymizer.metadata.dates import shift_da, shift_dt
-from anonymizer.metadata.elements import ASCII_VRS, text_values, vr_from_dictionary
+from anonymizer.metadata.elements import ASCII_VRS, element_vr, text_values
 from anonymizer.metadata.dummies import dummy_value, empty_value
 from anonymizer.metadata.keyed import date_offset_days, keyed_uid, pseudonym
 from anonymizer.metadata.profile import (
@@ -85,7 +85,7 @@ def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
     elements = ds._dict
     for tag, element in list(elements.items()):
         number = int(tag)  # a plain int: BaseTag compares in Python, slowly
-        vr = element.VR or vr_from_dictionary(number)
+        vr = element_vr(element, number)
         action = known.get((number, vr))
         if action is None or action in _DYNAMIC:
             action = action_for(tag, vr, ds, ctx)

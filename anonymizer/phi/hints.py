@@ -10,7 +10,7 @@ from pydicom import Dataset
 from pydicom.datadict import tag_for_keyword
 
 from anonymizer.job import PhiHints
-from anonymizer.metadata.elements import text_values, vr_from_dictionary
+from anonymizer.metadata.elements import element_vr, text_values
 
 IDENTIFIER_KEYWORDS = (
     "PatientID", "OtherPatientIDs", "AccessionNumber", "IssuerOfPatientID", "StudyID",
@@ -63,7 +63,7 @@ def _walk(ds: Dataset):
     """(dataset, tag, VR) of each element that can hold a hint, nested ones included,
     decoding no other value (this runs on every file)."""
     for tag, element in list(ds._dict.items()):
-        vr = element.VR or vr_from_dictionary(int(tag))
+        vr = element_vr(element, tag)
         if vr not in _HINT_VRS and int(tag) not in _KEYWORD_TAGS:
             continue
         if vr == "SQ":
