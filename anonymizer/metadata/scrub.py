@@ -14,6 +14,7 @@ from pydicom.uid import UID_dictionary
 
 from anonymizer import __version__
 from anonymizer.config import PipelineConfig
+from anonymizer.dicom_decoding import sequence_items
 from anonymizer.job import Job
 from anonymizer.metadata.cleaning import text_cleaner
 from anonymizer.metadata.dates import shift_da, shift_dt
@@ -106,7 +107,7 @@ def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
         elif action == "Z":
             changed += _replace(ds, tag, vr, empty_value(vr))
         elif vr == "SQ":
-            changed += sum(scrub_dataset(item, ctx) for item in ds[tag].value or [])
+            changed += sum(scrub_dataset(item, ctx) for item in sequence_items(ds, tag))
         elif action == "D":
             changed += _replace(ds, tag, vr, _remap_uids(ds, tag, ctx.key) if vr == "UI" else dummy_value(vr))
         elif action == "U":

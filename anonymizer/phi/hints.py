@@ -10,6 +10,7 @@ from pydicom import Dataset
 from pydicom.datadict import tag_for_keyword
 
 from anonymizer.job import PhiHints
+from anonymizer.dicom_decoding import sequence_items
 from anonymizer.metadata.elements import element_vr, text_values
 
 IDENTIFIER_KEYWORDS = (
@@ -67,7 +68,7 @@ def _walk(ds: Dataset):
         if vr not in _HINT_VRS and int(tag) not in _KEYWORD_TAGS:
             continue
         if vr == "SQ":
-            for item in ds[tag].value or []:
+            for item in sequence_items(ds, tag):
                 yield from _walk(item)
         else:
             yield ds, tag, vr

@@ -1,0 +1,201 @@
+"""Read explicit VR little endian data sets straight from their bytes.
+
+The counterpart of dicom_encoding. pydicom reads a data set element by element through
+a file object, a generator and a chain of checks for encodings the file does not use;
+for a file of ~200 small elements that is a third of de-identifying it, and sequence
+items pay it again with a Dataset set up per item. Here one loop walks the bytes with
+precompiled structs and builds exactly the objects pydicom builds: RawDataElements
+(values left undecoded, defined-length sequences left unparsed until asked for), items
+with the same encoding records and positions. Whatever this loop does not expect (VR
+switched to implicit, a VR of undefined length other than SQ or encapsulated pixel
+data, a value running past its item, a command set) is left to pydicom, which knows
+every variant, for the whole file or the whole sequence.
+tests/test_dicom_decoding.py holds the result to pydicom's on its corpus.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import MutableSequence
+
+from pydicom import Dataset
+from pydicom.charset import convert_encodings, default_encoding
+from pydicom.dataelem import DataElement, RawDataElement, empty_value_for_VR
+from pydicom.dataset import FileDataset
+from pydicom.filereader import _read_file_meta_info, read_preamble, read_undefined_length_value
+from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag, SequenceDelimiterTag
+from pydicom.uid import UID_dictionary
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
+from pydicom.values import convert_string
+
+UNDEFINED_LENGTH = 0xFFFFFFFF
+SPECIFIC_CHARACTER_SET = 0x00080005
+PIXEL_DATA = 0x7FE00010
+ITEM = 0xFFFEE000
+ITEM_DELIMITER = 0xFFFEE00D
+SEQUENCE_DELIMITER = 0xFFFEE0DD
+_HEADER = struct.Struct("<HH2sH").unpack_from
+_LONG_LENGTH = struct.Struct("<L").unpack_from
+_ITEM_HEADER = struct.Struct("<HHL").unpack_from
+_STANDARD_VRS = ("AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD",
+                 "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI",
+                 "UL", "UN", "UR", "US", "UT", "UV")
+_VR_NAMES = {vr.encode(): vr for vr in _STANDARD_VRS}
+_LONG_LENGTH_VRS = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
+
+Encoding = str | MutableSequence[str]
+
+
+class Unusual(Exception):
+    """Something this reader leaves to pydicom."""
+
+
+def read_file(buffer: bytes) -> FileDataset | None:
+    """The FileDataset ``dcmread(io.BytesIO(buffer))`` returns, or None when the file is
+    not explicit VR little endian with a file meta group, or not as this loop expects
+    (pydicom reads it then)."""
+    fp = io.BytesIO(buffer)
+    try:
+        preamble = read_preamble(fp, False)
+        file_meta = _read_file_meta_info(fp)
+    except Exception:  # noqa: BLE001 - pydicom reads it again and reports what is wrong
+        return None
+    syntax = file_meta.get("TransferSyntaxUID")
+    if (syntax not in UID_dictionary or UID_dictionary[syntax][1] != "Transfer Syntax"
+            or syntax.is_implicit_VR or not syntax.is_little_endian or syntax.is_deflated):
+        return None  # encapsulated (compressed) syntaxes are explicit VR little endian too
+    start = fp.tell()
+    if buffer[start:start + 2] == b"\x00\x00":
+        return None  # a command set, which pydicom reads as implicit VR
+    try:
+        elements, _ = read_elements(buffer, start, len(buffer), default_encoding, 0, top_level=True)
+    except (Unusual, ValueError, LookupError):
+        return None  # pydicom reads it again and decides what is wrong
+    dataset = _dataset(elements, default_encoding)
+    ds = FileDataset(fp, dataset, preamble, file_meta, False, True)
+    # As read_partial does: asking for the character set decodes (0008,0005) in place.
+    ds.set_original_encoding(False, True, dataset._character_set)
+    return ds
+
+
+def sequence_items(ds: Dataset, tag: BaseTag) -> Sequence:
+    """``ds[tag].value`` for an SQ element, read here when it is raw explicit VR little
+    endian. Like Dataset.__getitem__, the decoded element replaces the raw one. (That
+    also passes Pixel Representation down to the items, which only settles ambiguous
+    VRs of implicit-VR items; an explicit VR item has none.)"""
+    element = ds._dict[tag]
+    if (type(element) is RawDataElement and element.VR == "SQ" and element.value
+            and element.length != UNDEFINED_LENGTH and not element.is_implicit_VR and element.is_little_endian):
+        try:
+            sequence = read_sequence(element.value, ds.original_character_set or ds._character_set,
+                                     element.value_tell)
+        except Unusual:
+            return ds[tag].value
+        ds[tag] = DataElement(tag, "SQ", sequence, element.value_tell, False, already_converted=True)
+        return sequence
+    return ds[tag].value or []
+
+
+def read_sequence(value: bytes, encoding: Encoding, offset: int) -> Sequence:
+    """A defined-length SQ element's items, as pydicom's convert_SQ reads them."""
+    encodings = [encoding] if isinstance(encoding, str) else encoding or [default_encoding]
+    items, _ = _read_items(value, 0, len(value), encodings, offset, defined_length=True)
+    sequence = Sequence(items)
+    sequence.is_undefined_length = False
+    return sequence
+
+
+def read_elements(buf: bytes, pos: int, end: int, encoding: Encoding, offset: int,
+                  top_level: bool = False) -> tuple[dict, int]:
+    """Elements from pos up to end (or an item delimiter when end is None); returns them
+    and the position after them. Positions recorded are pydicom's: within buf, the
+    sequence's offset added only to item positions (convert_SQ does the same)."""
+    elements: dict[BaseTag, RawDataElement | DataElement] = {}
+    limit = len(buf) if end is None else end
+    while pos < limit:
+        if pos + 8 > limit:
+            raise Unusual("truncated element header")
+        group, number, vr_bytes, length = _HEADER(buf, pos)
+        tag = group << 16 | number
+        if tag == ITEM_DELIMITER:
+            if end is not None:
+                raise Unusual("item delimiter inside a defined-length item")
+            return elements, pos + 8
+        vr = _VR_NAMES.get(vr_bytes)
+        if vr is None:
+            raise Unusual("VR switched or unknown")
+        pos += 8
+        if vr in _LONG_LENGTH_VRS:
+            if pos + 4 > limit:
+                raise Unusual("truncated element header")
+            length = _LONG_LENGTH(buf, pos)[0]
+            pos += 4
+        value_tell = pos
+        btag = BaseTag(tag)
+        if length == UNDEFINED_LENGTH:
+            if vr == "SQ":
+                items, pos = _read_items(buf, pos, None, encoding, 0, defined_length=False)
+                sequence = Sequence(items)
+                sequence.is_undefined_length = True
+                elements[btag] = DataElement(btag, vr, sequence, value_tell, is_undefined_length=True)
+            elif top_level and tag == PIXEL_DATA and vr in ("OB", "OW"):
+                fp = io.BytesIO(buf)
+                fp.seek(pos)
+                value = read_undefined_length_value(fp, True, SequenceDelimiterTag, None)
+                pos = fp.tell()
+                elements[btag] = RawDataElement(btag, vr, length, value, value_tell, False, True)
+            else:
+                raise Unusual("undefined length outside SQ and encapsulated pixel data")
+            continue
+        if pos + length > limit:
+            raise Unusual("value runs past its data set")
+        value = buf[pos:pos + length] if length else empty_value_for_VR(vr, raw=True)
+        pos += length
+        if tag == SPECIFIC_CHARACTER_SET:
+            encoding = convert_encodings(convert_string(value or b"", True))
+        elements[btag] = RawDataElement(btag, vr, length, value, value_tell, False, True)
+    if end is None:
+        raise Unusual("undefined-length item without its delimiter")
+    return elements, pos
+
+
+def _read_items(buf: bytes, pos: int, end: int | None, encoding: Encoding, offset: int,
+                defined_length: bool) -> tuple[list[Dataset], int]:
+    items: list[Dataset] = []
+    limit = len(buf) if end is None else end
+    while pos < limit:
+        if pos + 8 > len(buf):
+            raise Unusual("truncated item header")
+        group, number, length = _ITEM_HEADER(buf, pos)
+        tag = group << 16 | number
+        if tag == SEQUENCE_DELIMITER:
+            return items, pos + 8
+        if tag != ITEM:
+            raise Unusual("not an item")
+        item_tell = pos + offset
+        pos += 8
+        if length == UNDEFINED_LENGTH:
+            elements, pos = read_elements(buf, pos, None, encoding, 0)
+        elif pos + length > len(buf):
+            raise Unusual("item runs past its sequence")
+        else:
+            elements, pos = read_elements(buf, pos, pos + length, encoding, 0)
+        item = _dataset(elements, encoding)
+        item.is_undefined_length_sequence_item = length == UNDEFINED_LENGTH
+        item.seq_item_tell = item_tell
+        item.file_tell = item_tell
+        items.append(item)
+    if not defined_length:
+        raise Unusual("undefined-length sequence without its delimiter")
+    return items, pos
+
+
+def _dataset(elements: dict, parent_encoding: Encoding) -> Dataset:
+    """Dataset records as pydicom's read_dataset leaves them."""
+    ds = Dataset(elements, parent_encoding=parent_encoding)
+    charset = elements.get(SPECIFIC_CHARACTER_SET)
+    encoding = convert_encodings(convert_string(charset.value or b"", True)) if charset is not None else parent_encoding
+    ds.set_original_encoding(False, True, encoding)
+    return ds
