@@ -68,21 +68,29 @@ def grow_along_line(view: np.ndarray, box: Box) -> Box:
 
 
 # A column crossing a glyph has ink in some of its rows, not all: one inked from top to
-# bottom of the band is an edge or anatomy, not text.
+# bottom of the band is an edge or anatomy, not text. Burned-in text is drawn in one
+# colour, so a column continues it only where its strongest ink is about as strong as
+# the text's (a grey bar beside white letters is not more of them).
 MAX_TEXT_COVERAGE = 0.8
+PEAK_RANGE = (0.75, 1.25)  # of the median strongest ink of the box's text columns
 
 
 def _text_ink_columns(band: np.ndarray, box: Box) -> np.ndarray:
     """Columns of the line's band holding ink like the box's text: of the same polarity
-    (brighter or darker than the background) and not filling the column."""
+    (brighter or darker than the background) and strength, and not filling the column."""
     difference = band - np.median(band)
     inside = difference[:, box.left:box.right]
     strong = np.abs(inside) > INK_CONTRAST
     if not strong.any():
         return np.zeros(band.shape[1], dtype=bool)
     polarity = 1 if inside[strong].mean() > 0 else -1
-    coverage = (difference * polarity > INK_CONTRAST).mean(axis=0)
-    return (coverage > 0) & (coverage <= MAX_TEXT_COVERAGE)
+    signed = difference * polarity
+    coverage = (signed > INK_CONTRAST).mean(axis=0)
+    peaks = signed.max(axis=0)
+    text_peaks = peaks[box.left:box.right]
+    typical = np.median(text_peaks[text_peaks > INK_CONTRAST])
+    like_text = (peaks >= PEAK_RANGE[0] * typical) & (peaks <= PEAK_RANGE[1] * typical)
+    return (coverage > 0) & (coverage <= MAX_TEXT_COVERAGE) & like_text
 
 
 def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:

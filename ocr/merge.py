@@ -29,15 +29,36 @@ def same_text(a: Box, b: Box, iou_threshold: float) -> bool:
     return smaller > 0 and a.intersection_area(b) / smaller >= CONTAINMENT_THRESHOLD
 
 
+# Tesseract now and then draws a word box far past its word ("ACCA875766" over 369 px
+# for a 174 px line). When the larger of two boxes reads no more characters than the
+# smaller one, the extra area held nothing either engine read: the tighter box stands.
+LOOSE_AREA_RATIO = 1.5
+
+
+def _characters(text: str) -> str:
+    return "".join(c for c in text.upper() if c.isalnum())
+
+
+def _same_characters_looser(region: MergedBox, candidate: OcrBox) -> Box | None:
+    """The tighter box when one box is much larger than the other yet reads the same."""
+    if _characters(region.text) != _characters(candidate.text) or not _characters(candidate.text):
+        return None
+    tight, loose = sorted((region.box, candidate.box), key=lambda b: b.area)
+    if loose.area < LOOSE_AREA_RATIO * tight.area or tight.intersection_area(loose) < CONTAINMENT_THRESHOLD * tight.area:
+        return None
+    return tight
+
+
 def merge_boxes(boxes: list[OcrBox], iou_threshold: float) -> list[MergedBox]:
     """Greedy, most confident first: a box joins the first region it overlaps at IoU >=
     threshold (or lies inside). The region keeps the union of the boxes (so redaction
-    covers what any engine saw) and the text of its most confident reading."""
+    covers what any engine saw), unless the larger box reads just what the smaller one
+    does, and the text of its most confident reading."""
     merged: list[MergedBox] = []
     for candidate in sorted(boxes, key=lambda b: b.confidence, reverse=True):
         for region in merged:
             if same_text(region.box, candidate.box, iou_threshold):
-                region.box = region.box.union(candidate.box)
+                region.box = _same_characters_looser(region, candidate) or region.box.union(candidate.box)
                 region.engines.add(candidate.engine)
                 region.readings.append(candidate.text)
                 break

@@ -27,6 +27,18 @@ def test_merge_joins_boxes_at_iou_half_and_keeps_the_union():
     assert first.text == "DOB 07.22.1943" and first.box == Box(10, 10, 102, 21)
 
 
+def test_a_loose_box_reading_the_same_characters_does_not_widen_the_region():
+    # From the synthetic benchmark: Tesseract's word box ran 190 px past the line.
+    line = OcrBox(Box(6, 487, 173, 22), "ACC A875766", 0.97, "rapidocr")
+    loose = OcrBox(Box(6, 478, 369, 29), "ACCA875766", 0.46, "tesseract")
+    [merged] = merge_boxes([line, loose], 0.5)
+    assert merged.box == line.box and merged.engines == {"rapidocr", "tesseract"}
+    # A loose box that reads more than the line still widens it: it saw more text.
+    more = OcrBox(Box(6, 478, 369, 29), "ACCA875766 SMITH", 0.46, "tesseract")
+    [merged] = merge_boxes([line, more], 0.5)
+    assert merged.box == Box(6, 478, 369, 31)
+
+
 def test_a_failing_engine_degrades_to_the_other_with_one_warning(tmp_path, tcia_dir, config, monkeypatch):
     from anonymizer.pipeline import run_file
     from ocr.tesseract import TesseractEngine

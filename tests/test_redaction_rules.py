@@ -98,6 +98,20 @@ def test_a_phi_box_grows_over_its_lines_text_but_not_over_anatomy():
     assert grown.right <= 90     # stops where the band is filled from top to bottom
 
 
+def test_a_phi_box_does_not_grow_over_ink_of_another_strength():
+    import numpy as np
+
+    from anonymizer.job import Box
+    from anonymizer.redaction import grow_along_line
+
+    view = np.zeros((40, 300), np.uint8)
+    view[12:18, 40:80:3] = 254   # white text, as burned in
+    view[12:18, 84:96:3] = 254   # a character the detector missed: same ink
+    view[14:18, 97:200] = 127    # a grey bar of the image right after it (RGB_ORIGINAL)
+    grown = grow_along_line(view, Box(40, 10, 40, 10))
+    assert grown.right == 94
+
+
 def test_a_short_single_reading_that_nothing_confirms_is_not_text():
     from anonymizer.job import Box, TextRegion
     from ocr.detect import unconfirmed
