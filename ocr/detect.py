@@ -89,7 +89,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
 
 # Words no list knows are most often small clinical words misread ("SUPINE" as "NEEE").
 # Such a box is read again, enlarged, as it is and with thinner strokes (bold small fonts
-# close their letters); if a reading is wholly known vocabulary and no reading carries
+# close their letters), each way also as a one-line label; if a reading is wholly known vocabulary and no reading carries
 # evidence, the box is clinical text. Names stay unknown either way.
 UNRECOGNISED = "unrecognised"
 REREAD_SCALE_SMALL, REREAD_SCALE, SMALL_TEXT_PX = 3.0, 1.5, 40
@@ -99,29 +99,35 @@ def reread(region: TextRegion, engines, job: Job, config: PipelineConfig) -> Non
     scale = REREAD_SCALE_SMALL if region.box.height < SMALL_TEXT_PX else REREAD_SCALE
     try:
         extra = [box for thin in (False, True)
-                 for box in read_crop(engines, job.view[region.frame], region.box, scale, thin=thin)]
+                 for box in read_crop(engines, job.view[region.frame], region.box, scale, thin=thin, as_label=True)]
     except Exception:  # noqa: BLE001 - no second reading: the first verdict (PHI) stands
         return
-    texts = tuple(b.text for b in extra if b.confidence >= config.confidence and b.text.strip())
-    if texts:
-        region.readings = region.readings + texts
-        classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
-    elif unconfirmed(region, extra):
+    legible = [b for b in extra if b.confidence >= config.confidence and b.text.strip()]
+    if unconfirmed(region, legible):
         region.verdict, region.reason = Verdict.SAFE, NOT_TEXT
+    elif legible:
+        region.readings = region.readings + tuple(b.text for b in legible)
+        classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
 
 
-# One engine's reading of three characters or fewer, of which nothing at all is read
-# again enlarged, as it is or thinned, is a shape in the anatomy, not text ("Vil" on a
-# J2K knee); three characters could not identify anyone even if they were.
+# One engine's reading of three characters or fewer, of which no more than a single
+# character is read again enlarged (as it is, thinned, or as a one-line label), is a
+# shape in the anatomy, not text ("Vil" on a J2K knee, where Tesseract's line mode
+# reads a "v"); three characters could not identify anyone even if they were.
 NOT_TEXT = "not text: nothing read again on the enlarged box"
 MAX_UNCONFIRMED_CHARACTERS = 3
+MIN_CONFIRMING_CHARACTERS = 2
 
 
 def unconfirmed(region: TextRegion, rereadings) -> bool:
-    if any(b.text.strip() for b in rereadings) or len(region.engines) > 1:
+    if len(region.engines) > 1 or any(_alnum_count(b.text) >= MIN_CONFIRMING_CHARACTERS for b in rereadings):
         return False
     readings = region.readings or (region.text,)
-    return all(sum(c.isalnum() for c in text) <= MAX_UNCONFIRMED_CHARACTERS for text in readings)
+    return all(_alnum_count(text) <= MAX_UNCONFIRMED_CHARACTERS for text in readings)
+
+
+def _alnum_count(text: str) -> int:
+    return sum(c.isalnum() for c in text)
 
 
 def _unscanned(job: Job, config: PipelineConfig, why: str) -> None:

@@ -65,12 +65,13 @@ CROP_CONTEXT_PX = 6
 
 
 def read_crop(engines: tuple[OcrEngine, ...], image: np.ndarray, box: Box, scale: float,
-              thin: bool = False) -> list[OcrBox]:
+              thin: bool = False, as_label: bool = False) -> list[OcrBox]:
     """Every engine's reading of one box, cut out with a little context and enlarged.
 
     PP-OCR reads the crop as one line (recognition only); the others read it padded to a
     square, since a detector that scales the short side up would otherwise blow a long,
-    thin line up to thousands of pixels. Engine errors propagate: callers decide."""
+    thin line up to thousands of pixels. ``as_label``: every engine that can reads it as
+    one line (stage 5 re-reading a word it did not know). Engine errors propagate."""
     rows, cols = image.shape[:2]
     crop = image[max(box.top - CROP_CONTEXT_PX, 0):min(box.bottom + CROP_CONTEXT_PX, rows),
                  max(box.left - CROP_CONTEXT_PX, 0):min(box.right + CROP_CONTEXT_PX, cols)]
@@ -87,5 +88,7 @@ def read_crop(engines: tuple[OcrEngine, ...], image: np.ndarray, box: Box, scale
                                 cv2.BORDER_REPLICATE)
     found: list[OcrBox] = []
     for engine in engines:
-        found.extend(engine.read_line(crop) if hasattr(engine, "read_line") else engine.read(square))
+        reader = getattr(engine, "read_label", None) if as_label else None
+        reader = reader or getattr(engine, "read_line", None)
+        found.extend(reader(crop) if reader else engine.read(square))
     return found

@@ -19,6 +19,9 @@ def tessdata_dir() -> str:
     return tessdata.data_path()
 
 
+LINE_MARGIN_PX = 20
+
+
 class TesseractEngine:
     name = "tesseract"
 
@@ -29,6 +32,8 @@ class TesseractEngine:
         path = tessdata_dir().rstrip("/") + "/"
         # Sparse text: overlays are scattered labels, not paragraphs.
         self._api = tesserocr.PyTessBaseAPI(path=path, lang="eng", psm=tesserocr.PSM.SPARSE_TEXT)
+        self._line_api = None  # single-line mode, made when a crop is first re-read
+        self._path = path
 
     def read(self, image: np.ndarray) -> list[OcrBox]:
         from PIL import Image
@@ -55,3 +60,21 @@ class TesseractEngine:
             boxes.append(OcrBox(box, text, float(line.Confidence(level)) / 100.0, self.name))
         self._api.Clear()
         return boxes
+
+    def read_label(self, image: np.ndarray) -> list[OcrBox]:
+        """A word or label cut out of a frame, read as a single line: on small bold
+        labels ("CHEST PA") that reads what sparse-text mode splits or misses."""
+        from PIL import Image
+
+        tesserocr = self._tesserocr
+        if self._line_api is None:
+            self._line_api = tesserocr.PyTessBaseAPI(path=self._path, lang="eng", psm=tesserocr.PSM.SINGLE_LINE)
+        grey = as_grey(image)
+        # Tesseract wants a quiet margin around a line.
+        padded = np.pad(grey, LINE_MARGIN_PX, mode="edge")
+        self._line_api.SetImage(Image.fromarray(padded))
+        text = (self._line_api.GetUTF8Text() or "").strip()
+        confidence = self._line_api.MeanTextConf() / 100.0
+        self._line_api.Clear()
+        height, width = grey.shape[:2]
+        return [OcrBox(Box(0, 0, width, height), text, confidence, self.name)] if text else []

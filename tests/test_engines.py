@@ -39,6 +39,22 @@ def test_a_loose_box_reading_the_same_characters_does_not_widen_the_region():
     assert merged.box == Box(6, 478, 369, 31)
 
 
+def test_a_label_is_re_read_as_one_line():
+    import cv2
+    import numpy as np
+
+    from ocr.reading import read_crop
+
+    engines, _ = load_engines(("rapidocr", "tesseract"), None)
+    image = np.zeros((64, 200), np.uint8)
+    cv2.putText(image, "CHEST PA", (6, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.4, 255, 1, cv2.LINE_AA)
+    rows, cols = np.nonzero(image)
+    box = Box(int(cols.min()), int(rows.min()), int(np.ptp(cols)) + 1, int(np.ptp(rows)) + 1)
+    as_label = [b.text for b in read_crop(engines, image, box, 3.0, as_label=True) if b.engine == "tesseract"]
+    sparse = [b.text for b in read_crop(engines, image, box, 3.0) if b.engine == "tesseract"]
+    assert as_label == ["CHEST PA"] and sparse == ["CHEST", "PA"]
+
+
 def test_a_failing_engine_degrades_to_the_other_with_one_warning(tmp_path, tcia_dir, config, monkeypatch):
     from anonymizer.pipeline import run_file
     from ocr.tesseract import TesseractEngine

@@ -122,6 +122,8 @@ def test_a_short_single_reading_that_nothing_confirms_is_not_text():
     assert unconfirmed(region, [])
     again = OcrBox(box=Box(0, 0, 50, 20), text="Vi", confidence=0.5, engine="tesseract")
     assert not unconfirmed(region, [again])  # read again: it stays text
+    one_letter = OcrBox(box=Box(0, 0, 50, 20), text="v", confidence=0.5, engine="tesseract")
+    assert unconfirmed(region, [one_letter])  # a line-mode read of one letter into a shape
     longer = TextRegion(box=Box(0, 0, 50, 20), text="DOE", confidence=0.6, engines=("rapidocr",), frame=0,
                         readings=("DOE J",))
     assert not unconfirmed(longer, [])  # four characters could name someone
