@@ -46,7 +46,7 @@ def grow_along_line(view: np.ndarray, box: Box) -> Box:
     band = grey[box.top:box.bottom].astype(np.int16)
     if band.size == 0:
         return box
-    inked = _text_ink_columns(band, box)
+    inked = _text_ink_columns(band, box) & ~_ink_beyond_line(grey, box)
     limit = int(MAX_GROWTH_HEIGHTS * box.height)
     gap_allowed = max(box.height // 2, 3)
     left, right = box.left, box.right
@@ -91,6 +91,20 @@ def _text_ink_columns(band: np.ndarray, box: Box) -> np.ndarray:
     typical = np.median(text_peaks[text_peaks > INK_CONTRAST])
     like_text = (peaks >= PEAK_RANGE[0] * typical) & (peaks <= PEAK_RANGE[1] * typical)
     return (coverage > 0) & (coverage <= MAX_TEXT_COVERAGE) & like_text
+
+
+BEYOND_LINE_PX = 3
+
+
+def _ink_beyond_line(grey: np.ndarray, box: Box) -> np.ndarray:
+    """Columns whose ink goes on above and below the line: anatomy crossing it."""
+    above = grey[max(box.top - BEYOND_LINE_PX, 0):box.top].astype(np.int16)
+    below = grey[box.bottom:box.bottom + BEYOND_LINE_PX].astype(np.int16)
+    if above.size == 0 or below.size == 0:
+        return np.zeros(grey.shape[1], dtype=bool)
+    background = np.median(grey[box.top:box.bottom])
+    return ((np.abs(above - background) > INK_CONTRAST).any(axis=0)
+            & (np.abs(below - background) > INK_CONTRAST).any(axis=0))
 
 
 def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:

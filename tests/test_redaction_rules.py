@@ -112,6 +112,19 @@ def test_a_phi_box_does_not_grow_over_ink_of_another_strength():
     assert grown.right == 94
 
 
+def test_a_phi_box_does_not_grow_over_anatomy_crossing_its_line():
+    import numpy as np
+
+    from anonymizer.job import Box
+    from anonymizer.redaction import grow_along_line
+
+    view = np.zeros((40, 200), np.uint8)
+    view[12:18, 40:80:3] = 254          # the box's text
+    for row in range(40):                # a thin vessel crossing the line diagonally
+        view[row, 84 + row // 4] = 254
+    assert grow_along_line(view, Box(40, 10, 40, 10)).right == 80  # not grown
+
+
 def test_a_short_single_reading_that_nothing_confirms_is_not_text():
     from anonymizer.job import Box, TextRegion
     from ocr.detect import unconfirmed
