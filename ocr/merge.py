@@ -49,16 +49,41 @@ def _same_characters_looser(region: MergedBox, candidate: OcrBox) -> Box | None:
     return tight
 
 
+# A word box (Tesseract) whose characters are part of an overlapping line's reading
+# (PP-OCR) is that line's text even when the word box runs above or below the line
+# (stretched to noise: "MARGARETHE" from row 0 over a line at rows 14-36). It joins the
+# line, whose rows the region keeps.
+def _word_in_line(word: Box, word_text: str, line: Box, line_text: str) -> Box | None:
+    characters = _characters(word_text)
+    if len(characters) < 2 or characters not in _characters(line_text) or characters == _characters(line_text):
+        return None
+    across = min(word.right, line.right) - max(word.left, line.left)
+    down = min(word.bottom, line.bottom) - max(word.top, line.top)
+    if across < CONTAINMENT_THRESHOLD * word.width or down < line.height / 2:
+        return None
+    return line.union(Box(word.left, line.top, word.width, line.height))
+
+
+def _joined(region: MergedBox, candidate: OcrBox, iou_threshold: float) -> Box | None:
+    """The region's box with the candidate in it, or None when they are different text."""
+    if same_text(region.box, candidate.box, iou_threshold):
+        return _same_characters_looser(region, candidate) or region.box.union(candidate.box)
+    return (_word_in_line(candidate.box, candidate.text, region.box, region.text)
+            or _word_in_line(region.box, region.text, candidate.box, candidate.text))
+
+
 def merge_boxes(boxes: list[OcrBox], iou_threshold: float) -> list[MergedBox]:
     """Greedy, most confident first: a box joins the first region it overlaps at IoU >=
     threshold (or lies inside). The region keeps the union of the boxes (so redaction
     covers what any engine saw), unless the larger box reads just what the smaller one
-    does, and the text of its most confident reading."""
+    does, and the text of its most confident reading. A word read within a line joins
+    the line."""
     merged: list[MergedBox] = []
     for candidate in sorted(boxes, key=lambda b: b.confidence, reverse=True):
         for region in merged:
-            if same_text(region.box, candidate.box, iou_threshold):
-                region.box = _same_characters_looser(region, candidate) or region.box.union(candidate.box)
+            joined = _joined(region, candidate, iou_threshold)
+            if joined is not None:
+                region.box = joined
                 region.engines.add(candidate.engine)
                 region.readings.append(candidate.text)
                 break

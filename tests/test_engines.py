@@ -39,6 +39,17 @@ def test_a_loose_box_reading_the_same_characters_does_not_widen_the_region():
     assert merged.box == Box(6, 478, 369, 31)
 
 
+def test_a_word_read_within_a_line_joins_it_in_the_lines_rows():
+    # From the synthetic benchmark: Tesseract stretched a word box up to row 0.
+    word = OcrBox(Box(342, 0, 163, 35), "MARGARETHE", 0.88, "tesseract")
+    line = OcrBox(Box(217, 14, 289, 22), "OKONKWO MARGARETHe", 0.86, "rapidocr")
+    [merged] = merge_boxes([word, line], 0.5)
+    assert merged.box == line.box and set(merged.readings) == {"MARGARETHE", "OKONKWO MARGARETHe"}
+    # A word that is not part of the line's reading stays a region of its own.
+    other = OcrBox(Box(342, 0, 163, 35), "SMITH", 0.88, "tesseract")
+    assert len(merge_boxes([other, line], 0.5)) == 2
+
+
 def test_a_label_is_re_read_as_one_line():
     import cv2
     import numpy as np
