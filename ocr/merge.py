@@ -53,9 +53,10 @@ def _same_characters_looser(region: MergedBox, candidate: OcrBox) -> Box | None:
 # (PP-OCR) is that line's text even when the word box runs above or below the line
 # (stretched to noise: "MARGARETHE" from row 0 over a line at rows 14-36). It joins the
 # line, whose rows the region keeps.
-def _word_in_line(word: Box, word_text: str, line: Box, line_text: str) -> Box | None:
+def _word_in_line(word: Box, word_text: str, line: Box, line_texts: list[str]) -> Box | None:
     characters = _characters(word_text)
-    if len(characters) < 2 or characters not in _characters(line_text) or characters == _characters(line_text):
+    if len(characters) < 2 or not any(characters in _characters(text) and characters != _characters(text)
+                                       for text in line_texts):
         return None
     across = min(word.right, line.right) - max(word.left, line.left)
     down = min(word.bottom, line.bottom) - max(word.top, line.top)
@@ -68,8 +69,8 @@ def _joined(region: MergedBox, candidate: OcrBox, iou_threshold: float) -> Box |
     """The region's box with the candidate in it, or None when they are different text."""
     if same_text(region.box, candidate.box, iou_threshold):
         return _same_characters_looser(region, candidate) or region.box.union(candidate.box)
-    return (_word_in_line(candidate.box, candidate.text, region.box, region.text)
-            or _word_in_line(region.box, region.text, candidate.box, candidate.text))
+    return (_word_in_line(candidate.box, candidate.text, region.box, region.readings)
+            or _word_in_line(region.box, region.text, candidate.box, [candidate.text]))
 
 
 def merge_boxes(boxes: list[OcrBox], iou_threshold: float) -> list[MergedBox]:
@@ -90,4 +91,21 @@ def merge_boxes(boxes: list[OcrBox], iou_threshold: float) -> list[MergedBox]:
         else:
             merged.append(MergedBox(candidate.box, candidate.text, candidate.confidence, {candidate.engine},
                                     [candidate.text]))
-    return merged
+    return _words_joined_to_lines(merged)
+
+
+def _words_joined_to_lines(merged: list[MergedBox]) -> list[MergedBox]:
+    """A word that became a region before its line was read (a more confident word box)
+    joins the line now."""
+    kept: list[MergedBox] = []
+    for region in sorted(merged, key=lambda r: max(len(_characters(t)) for t in r.readings), reverse=True):
+        for line in kept:
+            joined = _word_in_line(region.box, region.text, line.box, line.readings)
+            if joined is not None:
+                line.box = joined
+                line.engines |= region.engines
+                line.readings.extend(region.readings)
+                break
+        else:
+            kept.append(region)
+    return sorted(kept, key=lambda r: r.confidence, reverse=True)

@@ -45,6 +45,10 @@ def test_a_word_read_within_a_line_joins_it_in_the_lines_rows():
     line = OcrBox(Box(217, 14, 289, 22), "OKONKWO MARGARETHe", 0.86, "rapidocr")
     [merged] = merge_boxes([word, line], 0.5)
     assert merged.box == line.box and set(merged.readings) == {"MARGARETHE", "OKONKWO MARGARETHe"}
+    # Also when the line first joined another, more confident word of it.
+    first_word = OcrBox(Box(217, 15, 116, 20), "OKONKWO", 0.89, "tesseract")
+    [merged] = merge_boxes([first_word, word, line], 0.5)
+    assert merged.box == line.box and "MARGARETHE" in merged.readings
     # A word that is not part of the line's reading stays a region of its own.
     other = OcrBox(Box(342, 0, 163, 35), "SMITH", 0.88, "tesseract")
     assert len(merge_boxes([other, line], 0.5)) == 2
