@@ -73,6 +73,7 @@ def grow_along_line(view: np.ndarray, box: Box) -> Box:
 # the text's (a grey bar beside white letters is not more of them).
 MAX_TEXT_COVERAGE = 0.8
 PEAK_RANGE = (0.75, 1.25)  # of the median strongest ink of the box's text columns
+MAX_EDGE_INKED_TEXT_COLUMNS = 0.1
 
 
 def _text_ink_columns(band: np.ndarray, box: Box) -> np.ndarray:
@@ -90,6 +91,12 @@ def _text_ink_columns(band: np.ndarray, box: Box) -> np.ndarray:
     text_peaks = peaks[box.left:box.right]
     typical = np.median(text_peaks[text_peaks > INK_CONTRAST])
     like_text = (peaks >= PEAK_RANGE[0] * typical) & (peaks <= PEAK_RANGE[1] * typical)
+    # Where the box leaves a margin above and below its letters, ink touching the band's
+    # first or last row is something else (anatomy the line runs into).
+    at_edges = (signed[[0, -1]] > INK_CONTRAST).any(axis=0)
+    text_columns = coverage[box.left:box.right] > 0
+    if text_columns.any() and at_edges[box.left:box.right][text_columns].mean() <= MAX_EDGE_INKED_TEXT_COLUMNS:
+        like_text &= ~at_edges
     return (coverage > 0) & (coverage <= MAX_TEXT_COVERAGE) & like_text
 
 

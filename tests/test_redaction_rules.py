@@ -125,6 +125,18 @@ def test_a_phi_box_does_not_grow_over_anatomy_crossing_its_line():
     assert grow_along_line(view, Box(40, 10, 40, 10)).right == 80  # not grown
 
 
+def test_a_phi_box_with_margins_does_not_grow_over_ink_touching_the_bands_edge():
+    import numpy as np
+
+    from anonymizer.job import Box
+    from anonymizer.redaction import grow_along_line
+
+    view = np.zeros((40, 200), np.uint8)
+    view[12:18, 40:80:3] = 254   # the text, with two rows of margin above and below
+    view[10:15, 82:120] = 254    # anatomy reaching into the line from above
+    assert grow_along_line(view, Box(40, 10, 40, 10)).right == 80  # not grown
+
+
 def test_a_short_single_reading_that_nothing_confirms_is_not_text():
     from anonymizer.job import Box, TextRegion
     from ocr.detect import unconfirmed
