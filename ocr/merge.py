@@ -15,6 +15,7 @@ class MergedBox:
     confidence: float
     engines: set[str] = field(default_factory=set)
     readings: list[str] = field(default_factory=list)  # every engine's text, best first
+    parts: list[OcrBox] = field(default_factory=list)  # every engine box merged in
 
 
 # Engines differ in granularity (PP-OCR reads lines, Tesseract words): a box lying
@@ -87,11 +88,12 @@ def merge_boxes(boxes: list[OcrBox], iou_threshold: float) -> list[MergedBox]:
                 region.box = joined
                 region.engines.add(candidate.engine)
                 region.readings.append(candidate.text)
+                region.parts.append(candidate)
                 break
         else:
             merged.append(MergedBox(candidate.box, candidate.text, candidate.confidence, {candidate.engine},
-                                    [candidate.text]))
-    return _words_joined_to_lines(merged)
+                                    [candidate.text], [candidate]))
+    return [_tightest_rows(region) for region in _words_joined_to_lines(merged)]
 
 
 def _words_joined_to_lines(merged: list[MergedBox]) -> list[MergedBox]:
@@ -105,7 +107,28 @@ def _words_joined_to_lines(merged: list[MergedBox]) -> list[MergedBox]:
                 line.box = joined
                 line.engines |= region.engines
                 line.readings.extend(region.readings)
+                line.parts.extend(region.parts)
                 break
         else:
             kept.append(region)
     return sorted(kept, key=lambda r: r.confidence, reverse=True)
+
+
+def _tightest_rows(region: MergedBox) -> MergedBox:
+    """When every engine read the region's text whole (the same characters, from one box
+    or from words left to right), the region keeps the fewest rows any engine's boxes
+    span: PP-OCR pads a line by a few rows, Tesseract now and then stretches a word, and
+    what lies outside the tighter rows no engine read as part of the text."""
+    by_engine: dict[str, list[OcrBox]] = {}
+    for part in region.parts:
+        by_engine.setdefault(part.engine, []).append(part)
+    if len(by_engine) < 2:
+        return region
+    texts = {"".join(_characters(p.text) for p in sorted(parts, key=lambda p: p.box.left))
+             for parts in by_engine.values()}
+    if len(texts) != 1 or not texts.pop():
+        return region
+    top, bottom = min(((min(p.box.top for p in parts), max(p.box.bottom for p in parts))
+                       for parts in by_engine.values()), key=lambda rows: rows[1] - rows[0])
+    region.box = Box(region.box.left, top, region.box.width, bottom - top)
+    return region

@@ -54,6 +54,19 @@ def test_a_word_read_within_a_line_joins_it_in_the_lines_rows():
     assert len(merge_boxes([other, line], 0.5)) == 2
 
 
+def test_a_region_read_whole_by_both_engines_keeps_the_tighter_rows():
+    # From the synthetic benchmark: PP-OCR's line box is 6 rows taller than the words.
+    line = OcrBox(Box(321, 79, 185, 28), "MRN 9627430", 0.98, "rapidocr")
+    label = OcrBox(Box(324, 84, 56, 18), "MRN", 0.92, "tesseract")
+    value = OcrBox(Box(386, 83, 119, 20), "9627430", 0.96, "tesseract")
+    [merged] = merge_boxes([line, label, value], 0.5)
+    assert merged.box == Box(321, 83, 185, 20)
+    # One engine misread a character: what it read may not be what the other saw; union.
+    misread = OcrBox(Box(386, 83, 119, 20), "9627436", 0.96, "tesseract")
+    [merged] = merge_boxes([line, label, misread], 0.5)
+    assert merged.box == Box(321, 79, 185, 28)
+
+
 def test_a_label_is_re_read_as_one_line():
     import cv2
     import numpy as np
