@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz
+
 from anonymizer.job import Box
 from ocr.engine import OcrBox
 
@@ -114,6 +116,11 @@ def _words_joined_to_lines(merged: list[MergedBox]) -> list[MergedBox]:
     return sorted(kept, key=lambda r: r.confidence, reverse=True)
 
 
+# "The same characters" allowing a misread letter in ten (DQB for DOB) or a word one
+# engine left out ("[M]" in a name line).
+WHOLE_READING_SIMILARITY = 90
+
+
 def _tightest_rows(region: MergedBox) -> MergedBox:
     """When every engine read the region's text whole (the same characters, from one box
     or from words left to right), the region keeps the fewest rows any engine's boxes
@@ -124,9 +131,9 @@ def _tightest_rows(region: MergedBox) -> MergedBox:
         by_engine.setdefault(part.engine, []).append(part)
     if len(by_engine) < 2:
         return region
-    texts = {"".join(_characters(p.text) for p in sorted(parts, key=lambda p: p.box.left))
-             for parts in by_engine.values()}
-    if len(texts) != 1 or not texts.pop():
+    texts = ["".join(_characters(p.text) for p in sorted(parts, key=lambda p: p.box.left))
+             for parts in by_engine.values()]
+    if not all(texts) or any(fuzz.ratio(a, b) < WHOLE_READING_SIMILARITY for a in texts for b in texts):
         return region
     top, bottom = min(((min(p.box.top for p in parts), max(p.box.bottom for p in parts))
                        for parts in by_engine.values()), key=lambda rows: rows[1] - rows[0])

@@ -17,14 +17,16 @@ def test_bundled_engines_load_offline_and_easyocr_absence_is_said_once(tmp_path)
     assert len(notices) == 1 and "EasyOCR not used" in notices[0]
 
 
-def test_merge_joins_boxes_at_iou_half_and_keeps_the_union():
+def test_merge_joins_boxes_at_iou_half_and_keeps_the_union_of_columns():
     a = OcrBox(Box(10, 10, 100, 20), "DOB 07.22.1943", 0.9, "rapidocr")
     b = OcrBox(Box(12, 11, 100, 20), "D0B 07.22.1943", 0.6, "tesseract")
     c = OcrBox(Box(300, 10, 50, 20), "CHEST", 0.8, "tesseract")
     merged = merge_boxes([a, b, c], 0.5)
     assert len(merged) == 2
     first = next(m for m in merged if m.engines == {"rapidocr", "tesseract"})
-    assert first.text == "DOB 07.22.1943" and first.box == Box(10, 10, 102, 21)
+    # Columns: the union of both boxes; rows: both engines read the whole text (one
+    # letter apart), so the fewer rows one of them spans.
+    assert first.text == "DOB 07.22.1943" and first.box == Box(10, 10, 102, 20)
 
 
 def test_a_loose_box_reading_the_same_characters_does_not_widen_the_region():
@@ -61,9 +63,11 @@ def test_a_region_read_whole_by_both_engines_keeps_the_tighter_rows():
     value = OcrBox(Box(386, 83, 119, 20), "9627430", 0.96, "tesseract")
     [merged] = merge_boxes([line, label, value], 0.5)
     assert merged.box == Box(321, 83, 185, 20)
-    # One engine misread a character: what it read may not be what the other saw; union.
+    # Also with a letter misread; but not when an engine read only part of the text.
     misread = OcrBox(Box(386, 83, 119, 20), "9627436", 0.96, "tesseract")
     [merged] = merge_boxes([line, label, misread], 0.5)
+    assert merged.box == Box(321, 83, 185, 20)
+    [merged] = merge_boxes([line, value], 0.5)
     assert merged.box == Box(321, 79, 185, 28)
 
 
