@@ -11,6 +11,7 @@ from anonymizer.phi.dates import date_renderings
 from anonymizer.phi.patterns import find_patterns
 
 CLEANING_PATTERNS = ("date", "time", "email", "phone", "long digit run")
+CLEANED_TEXTS_PER_HINT_SET = 256
 
 
 def _hint_terms(names, identifiers, institutions, dates) -> list[str]:
@@ -43,6 +44,9 @@ def _cached_cleaner(names, identifiers, institutions, dates) -> Callable[[str], 
     terms = _hint_terms(names, identifiers, institutions, dates)
     lowered = [(term, term.lower()) for term in terms]
 
+    # The files of a series repeat their descriptors (StudyDescription, SeriesDescription,
+    # protocol names): each distinct text is cleaned once per hint set.
+    @lru_cache(maxsize=CLEANED_TEXTS_PER_HINT_SET)
     def clean(text: str) -> str:
         # A substring test first: most free text holds none of the terms, and
         # compiling hundreds of date renderings per file would dominate stage 3.
