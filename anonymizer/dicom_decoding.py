@@ -22,8 +22,8 @@ from collections.abc import MutableSequence
 from pydicom import Dataset
 from pydicom.charset import convert_encodings, default_encoding
 from pydicom.dataelem import DataElement, RawDataElement, empty_value_for_VR
-from pydicom.dataset import FileDataset
-from pydicom.filereader import _read_file_meta_info, read_preamble, read_undefined_length_value
+from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.filereader import read_preamble, read_undefined_length_value
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, SequenceDelimiterTag
 from pydicom.uid import UID_dictionary
@@ -59,14 +59,13 @@ def read_file(buffer: bytes) -> FileDataset | None:
     fp = io.BytesIO(buffer)
     try:
         preamble = read_preamble(fp, False)
-        file_meta = _read_file_meta_info(fp)
+        file_meta, start = _read_file_meta(buffer, fp.tell())
     except Exception:  # noqa: BLE001 - pydicom reads it again and reports what is wrong
         return None
     syntax = file_meta.get("TransferSyntaxUID")
     if (syntax not in UID_dictionary or UID_dictionary[syntax][1] != "Transfer Syntax"
             or syntax.is_implicit_VR or not syntax.is_little_endian or syntax.is_deflated):
         return None  # encapsulated (compressed) syntaxes are explicit VR little endian too
-    start = fp.tell()
     if buffer[start:start + 2] == b"\x00\x00":
         return None  # a command set, which pydicom reads as implicit VR
     try:
@@ -78,6 +77,16 @@ def read_file(buffer: bytes) -> FileDataset | None:
     # As read_partial does: asking for the character set decodes (0008,0005) in place.
     ds.set_original_encoding(False, True, dataset._character_set)
     return ds
+
+
+def _read_file_meta(buffer: bytes, start: int) -> tuple[FileMetaDataset, int]:
+    """Group 0002 as pydicom's _read_file_meta_info leaves it, and where the data set begins."""
+    elements, end = read_elements(buffer, start, len(buffer), default_encoding, 0, only_group=0x0002)
+    meta = FileMetaDataset(_dataset(elements, default_encoding))
+    meta.set_original_encoding(False, True, default_encoding)
+    if meta._dict:
+        meta[min(meta._dict)]  # noqa: B018 - pydicom decodes the first element to test the VR encoding
+    return meta, end
 
 
 def sequence_items(ds: Dataset, tag: BaseTag) -> Sequence:
@@ -93,7 +102,11 @@ def sequence_items(ds: Dataset, tag: BaseTag) -> Sequence:
                                      element.value_tell)
         except Unusual:
             return ds[tag].value
-        ds[tag] = DataElement(tag, "SQ", sequence, element.value_tell, False, already_converted=True)
+        decoded = DataElement(tag, "SQ", sequence, element.value_tell, False, already_converted=True)
+        if tag.is_private:
+            ds[tag] = decoded  # pydicom records the block's creator on it
+        else:
+            ds._dict[tag] = decoded
         return sequence
     return ds[tag].value or []
 
@@ -108,16 +121,19 @@ def read_sequence(value: bytes, encoding: Encoding, offset: int) -> Sequence:
 
 
 def read_elements(buf: bytes, pos: int, end: int, encoding: Encoding, offset: int,
-                  top_level: bool = False) -> tuple[dict, int]:
-    """Elements from pos up to end (or an item delimiter when end is None); returns them
-    and the position after them. Positions recorded are pydicom's: within buf, the
-    sequence's offset added only to item positions (convert_SQ does the same)."""
+                  top_level: bool = False, only_group: int | None = None) -> tuple[dict, int]:
+    """Elements from pos up to end (or an item delimiter when end is None, or the first
+    element of another group than only_group); returns them and the position after them.
+    Positions recorded are pydicom's: within buf, the sequence's offset added only to
+    item positions (convert_SQ does the same)."""
     elements: dict[BaseTag, RawDataElement | DataElement] = {}
     limit = len(buf) if end is None else end
     while pos < limit:
         if pos + 8 > limit:
             raise Unusual("truncated element header")
         group, number, vr_bytes, length = _HEADER(buf, pos)
+        if only_group is not None and group != only_group:
+            return elements, pos
         tag = group << 16 | number
         if tag == ITEM_DELIMITER:
             if end is not None:

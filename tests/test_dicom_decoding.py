@@ -77,6 +77,7 @@ def test_reads_the_corpus_as_pydicom_does():
             if ours is None:  # not explicit VR little endian, or something left to pydicom
                 continue
             assert_same_dataset(ours, theirs, path.name)
+            assert_same_dataset(ours.file_meta, theirs.file_meta, path.name + " meta")
             assert (ours.preamble, ours.file_meta, ours.original_encoding) == (
                 theirs.preamble, theirs.file_meta, theirs.original_encoding), path.name
             sequences += compare_lazy_sequences(theirs, path.name)
