@@ -281,7 +281,9 @@ def _scrub_file_meta(ds: Dataset, ctx: ScrubContext) -> int:
     if "MediaStorageSOPInstanceUID" in meta:
         new = ds.get("SOPInstanceUID") or _remap_uids(meta, MEDIA_STORAGE_SOP_INSTANCE_UID, ctx.key)
         if not ctx.has(ProfileOption.RETAIN_UIDS):
-            meta.MediaStorageSOPInstanceUID = new
+            # A keyed UID (or the one stage 3 already gave the SOP instance): valid by construction.
+            meta[MEDIA_STORAGE_SOP_INSTANCE_UID] = DataElement(MEDIA_STORAGE_SOP_INSTANCE_UID, "UI", new,
+                                                               validation_mode=config.IGNORE)
             changed += 1
     return changed
 
