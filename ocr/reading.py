@@ -70,8 +70,9 @@ def read_crop(engines: tuple[OcrEngine, ...], image: np.ndarray, box: Box, scale
 
     PP-OCR reads the crop as one line (recognition only); the others read it padded to a
     square, since a detector that scales the short side up would otherwise blow a long,
-    thin line up to thousands of pixels. ``as_label``: every engine that can reads it as
-    one line (stage 5 re-reading a word it did not know). Engine errors propagate."""
+    thin line up to thousands of pixels. ``as_label``: engines that can read a label as
+    one line do so instead (stage 5 re-reading a word it did not know). Engine errors
+    propagate: callers decide."""
     rows, cols = image.shape[:2]
     crop = image[max(box.top - CROP_CONTEXT_PX, 0):min(box.bottom + CROP_CONTEXT_PX, rows),
                  max(box.left - CROP_CONTEXT_PX, 0):min(box.right + CROP_CONTEXT_PX, cols)]
