@@ -89,8 +89,9 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
 
 # Words no list knows are most often small clinical words misread ("SUPINE" as "NEEE").
 # Such a box is read again, enlarged, as it is and with thinner strokes (bold small fonts
-# close their letters), Tesseract reading it as one line; if a reading is wholly known vocabulary and no reading carries
-# evidence, the box is clinical text. Names stay unknown either way.
+# close their letters), Tesseract reading it as one line; if a reading is wholly known
+# vocabulary and no reading carries evidence, the box is clinical text. Names stay
+# unknown either way.
 UNRECOGNISED = "unrecognised"
 REREAD_SCALE_SMALL, REREAD_SCALE, SMALL_TEXT_PX = 3.0, 1.5, 40
 
