@@ -2,7 +2,7 @@
 
 The counterpart of dicom_encoding. pydicom reads a data set element by element through
 a file object, a generator and a chain of checks for encodings the file does not use;
-for a file of ~200 small elements that is a third of de-identifying it, and sequence
+for a file of ~200 small elements that was a fifth of de-identifying it, and sequence
 items pay it again with a Dataset set up per item. Here one loop walks the bytes with
 precompiled structs and builds exactly the objects pydicom builds: RawDataElements
 (values left undecoded, defined-length sequences left unparsed until asked for), items
@@ -91,9 +91,9 @@ def _read_file_meta(buffer: bytes, start: int) -> tuple[FileMetaDataset, int]:
 
 def sequence_items(ds: Dataset, tag: BaseTag) -> Sequence:
     """``ds[tag].value`` for an SQ element, read here when it is raw explicit VR little
-    endian. Like Dataset.__getitem__, the decoded element replaces the raw one. (That
-    also passes Pixel Representation down to the items, which only settles ambiguous
-    VRs of implicit-VR items; an explicit VR item has none.)"""
+    endian. As in Dataset.__getitem__, the decoded element replaces the raw one.
+    (__getitem__ also passes Pixel Representation down to the items; that only settles
+    ambiguous VRs of implicit-VR items, which this path never reads, so it is left out.)"""
     element = ds._dict[tag]
     if (type(element) is RawDataElement and element.VR == "SQ" and element.value
             and element.length != UNDEFINED_LENGTH and not element.is_implicit_VR and element.is_little_endian):
