@@ -102,13 +102,19 @@ def sequence_items(ds: Dataset, tag: BaseTag) -> Sequence:
                                      element.value_tell)
         except Unusual:
             return ds[tag].value
-        decoded = DataElement(tag, "SQ", sequence, element.value_tell, False, already_converted=True)
-        if tag.is_private:
-            ds[tag] = decoded  # pydicom records the block's creator on it
-        else:
-            ds._dict[tag] = decoded
+        store(ds, DataElement(tag, "SQ", sequence, element.value_tell, False, already_converted=True))
         return sequence
     return ds[tag].value or []
+
+
+def store(ds: Dataset, element: DataElement) -> None:
+    """Put a decoded element in place of its raw one. Dataset.__setitem__ only adds, for a
+    public tag, checks that cost more than the store; a private one needs it (pydicom
+    records the block's creator on the element)."""
+    if element.tag.is_private:
+        ds[element.tag] = element
+    else:
+        ds._dict[element.tag] = element
 
 
 def read_sequence(value: bytes, encoding: Encoding, offset: int) -> Sequence:

@@ -14,7 +14,7 @@ from pydicom.uid import UID_dictionary
 
 from anonymizer import __version__
 from anonymizer.config import PipelineConfig
-from anonymizer.dicom_decoding import sequence_items
+from anonymizer.dicom_decoding import sequence_items, store
 from anonymizer.job import Job
 from anonymizer.metadata.cleaning import text_cleaner
 from anonymizer.metadata.dates import shift_da, shift_dt
@@ -224,11 +224,7 @@ def _replace(ds: Dataset, tag: BaseTag, vr: str, value) -> int:
                 return 0
         # Values made here are valid for their VR by construction (dciodvfy checks the
         # output in the tests); pydicom's validation of each would double stage 3's time.
-        new = DataElement(tag, vr, value, validation_mode=config.IGNORE)
-        if tag.is_private:
-            ds[tag] = new  # pydicom records the block's creator
-        else:
-            ds._dict[tag] = new
+        store(ds, DataElement(tag, vr, value, validation_mode=config.IGNORE))
         return 1
     if old.value == value or (_empty(old.value) and _empty(value)):
         return 0
