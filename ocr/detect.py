@@ -115,7 +115,7 @@ def reread(region: TextRegion, engines, job: Job, config: PipelineConfig) -> Non
 # character is read again enlarged (as it is, thinned, or as a one-line label), is a
 # shape in the anatomy, not text ("Vil" on a J2K knee, where Tesseract's line mode
 # reads a "v"); three characters could not identify anyone even if they were.
-NOT_TEXT = "not text: nothing read again on the enlarged box"
+NOT_TEXT = "not text: at most one character read again on the enlarged box"
 MAX_UNCONFIRMED_CHARACTERS = 3
 MIN_CONFIRMING_CHARACTERS = 2
 
