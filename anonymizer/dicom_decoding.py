@@ -27,23 +27,25 @@ from pydicom.filereader import read_preamble, read_undefined_length_value
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, SequenceDelimiterTag
 from pydicom.uid import UID_dictionary
-from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 from pydicom.values import convert_string
 
-UNDEFINED_LENGTH = 0xFFFFFFFF
-SPECIFIC_CHARACTER_SET = 0x00080005
+from anonymizer.dicom_encoding import (
+    IMPLICIT_HEADER,
+    LONG_LENGTH_VRS,
+    SHORT_HEADER,
+    SPECIFIC_CHARACTER_SET,
+    STANDARD_VRS,
+    UNDEFINED_LENGTH,
+)
+
 PIXEL_DATA = 0x7FE00010
 ITEM = 0xFFFEE000
 ITEM_DELIMITER = 0xFFFEE00D
 SEQUENCE_DELIMITER = 0xFFFEE0DD
-_HEADER = struct.Struct("<HH2sH").unpack_from
+_HEADER = SHORT_HEADER.unpack_from  # an explicit VR header; a long one reads 4 more bytes
 _LONG_LENGTH = struct.Struct("<L").unpack_from
-_ITEM_HEADER = struct.Struct("<HHL").unpack_from
-_STANDARD_VRS = ("AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD",
-                 "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI",
-                 "UL", "UN", "UR", "US", "UT", "UV")
-_VR_NAMES = {vr.encode(): vr for vr in _STANDARD_VRS}
-_LONG_LENGTH_VRS = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
+_ITEM_HEADER = IMPLICIT_HEADER.unpack_from  # tag and 4-byte length
+_VR_NAMES = {vr.encode(): vr for vr in STANDARD_VRS}
 
 Encoding = str | MutableSequence[str]
 
@@ -149,7 +151,7 @@ def read_elements(buf: bytes, pos: int, end: int, encoding: Encoding, offset: in
         if vr is None:
             raise Unusual("VR switched or unknown")
         pos += 8
-        if vr in _LONG_LENGTH_VRS:
+        if vr in LONG_LENGTH_VRS:
             if pos + 4 > limit:
                 raise Unusual("truncated element header")
             length = _LONG_LENGTH(buf, pos)[0]

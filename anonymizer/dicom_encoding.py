@@ -29,10 +29,12 @@ UNDEFINED_LENGTH = 0xFFFFFFFF
 ITEM = b"\xfe\xff\x00\xe0"
 ITEM_DELIMITER = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00"
 SEQUENCE_DELIMITER = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
-_LONG_VRS = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
-# The standard's VRs with a 2-byte length field; an unknown VR goes to pydicom.
-_SHORT_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT",
-                        "PN", "SH", "SL", "SS", "ST", "SV", "TM", "UI", "UL", "US", "UV"})
+# The standard's VRs: those written with 2 reserved bytes and a 4-byte length, and the
+# rest, with a 2-byte length. An unknown VR goes to pydicom (and dicom_decoding leaves
+# it to pydicom too).
+LONG_LENGTH_VRS = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
+STANDARD_VRS = LONG_LENGTH_VRS | {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT",
+                                  "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US"}
 _ASCII_STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI",
                                "UR", "UT"})
 _BINARY_NUMBER_FORMATS = {"US": "H", "UL": "L", "SS": "h", "SL": "l", "FL": "f", "FD": "d"}
@@ -168,7 +170,7 @@ def _encode_element(out: bytearray, ds: Dataset, tag: int, implicit: bool, encod
 def _copyable(element: RawDataElement, implicit: bool) -> bool:
     if element.is_implicit_VR != implicit or not element.is_little_endian or element.is_buffered:
         return False
-    return implicit or element.VR in _SHORT_VRS or element.VR in _LONG_VRS
+    return implicit or element.VR in STANDARD_VRS
 
 
 def _encode_raw(out: bytearray, element: RawDataElement, implicit: bool) -> None:
@@ -183,20 +185,20 @@ def _encode_raw(out: bytearray, element: RawDataElement, implicit: bool) -> None
         out += SEQUENCE_DELIMITER
 
 
-# Element headers (PS3.5 7.1): implicit; explicit with a 2-byte length; explicit with 2
-# reserved bytes and a 4-byte length.
-_IMPLICIT_HEADER = struct.Struct("<HHL")
-_SHORT_HEADER = struct.Struct("<HH2sH")
-_LONG_HEADER = struct.Struct("<HH2s2xL")
+# Element headers (PS3.5 7.1): implicit (and item headers: tag, 4-byte length); explicit
+# with a 2-byte length; explicit with 2 reserved bytes and a 4-byte length.
+IMPLICIT_HEADER = struct.Struct("<HHL")
+SHORT_HEADER = struct.Struct("<HH2sH")
+LONG_HEADER = struct.Struct("<HH2s2xL")
 
 
 def _encode_header(out: bytearray, tag: int, vr: str, length: int, implicit: bool) -> None:
     if implicit:
-        out += _IMPLICIT_HEADER.pack(tag >> 16, tag & 0xFFFF, length)
-    elif vr in _LONG_VRS:
-        out += _LONG_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), length)
+        out += IMPLICIT_HEADER.pack(tag >> 16, tag & 0xFFFF, length)
+    elif vr in LONG_LENGTH_VRS:
+        out += LONG_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), length)
     else:
-        out += _SHORT_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), length)
+        out += SHORT_HEADER.pack(tag >> 16, tag & 0xFFFF, vr.encode("ascii"), length)
 
 
 def _simple_value(element) -> bytes | None:
@@ -237,7 +239,7 @@ def _ascii_text(vr: str, value) -> bytes | None:
     encoded = text.encode("ascii")
     if len(encoded) % 2:
         encoded += b"\0" if vr == "UI" else b" "
-    if len(encoded) > 0xFFFF and vr not in _LONG_VRS:
+    if len(encoded) > 0xFFFF and vr not in LONG_LENGTH_VRS:
         return None  # pydicom writes such a value as UN, with a warning
     return encoded
 
