@@ -30,12 +30,14 @@ from pydicom.uid import UID_dictionary
 from pydicom.values import convert_string
 
 from anonymizer.dicom_encoding import (
+    ASCII_STRING_VRS,
     IMPLICIT_HEADER,
     LONG_LENGTH_VRS,
     SHORT_HEADER,
     SPECIFIC_CHARACTER_SET,
     STANDARD_VRS,
     UNDEFINED_LENGTH,
+    ascii_text_bytes,
 )
 
 PIXEL_DATA = 0x7FE00010
@@ -119,6 +121,23 @@ def store(ds: Dataset, element: DataElement) -> None:
         ds._dict[element.tag] = element
 
 
+def store_text(ds: Dataset, tag: BaseTag, vr: str, value) -> bool:
+    """Put an ASCII text value (str or list of str) in place of a raw explicit VR little
+    endian element, as the raw element a file holding that value reads into: stage 7
+    copies its bytes as it does for untouched elements, and no DataElement is built and
+    validated for it (stage 3 replaces ~20 values a file). False, storing nothing, when
+    the element or the value is not such a one."""
+    old = ds._dict[tag]
+    if (type(old) is not RawDataElement or old.is_implicit_VR or not old.is_little_endian
+            or vr not in ASCII_STRING_VRS or tag >> 16 & 1):
+        return False  # a private tag needs Dataset.__setitem__ (store)
+    encoded = ascii_text_bytes(vr, value)
+    if encoded is None:
+        return False
+    ds._dict[tag] = _raw_element(tag, vr, len(encoded), encoded, old.value_tell)
+    return True
+
+
 def read_sequence(value: bytes, encoding: Encoding, offset: int) -> Sequence:
     """A defined-length SQ element's items, as pydicom's convert_SQ reads them."""
     encodings = [encoding] if isinstance(encoding, str) else encoding or [default_encoding]
@@ -126,6 +145,16 @@ def read_sequence(value: bytes, encoding: Encoding, offset: int) -> Sequence:
     sequence = Sequence(items)
     sequence.is_undefined_length = False
     return sequence
+
+
+def _raw_element(tag: BaseTag, vr: str, length: int, value: bytes | None, value_tell: int) -> RawDataElement:
+    """``RawDataElement(tag, vr, length, value, value_tell, False, True)`` (is_raw True,
+    is_buffered False), built without the namedtuple's keyword-handling constructor, a
+    third of the cost of each. tests/test_dicom_decoding.py compares every field."""
+    return _new_tuple(RawDataElement, (tag, vr, length, value, value_tell, False, True, True, False))
+
+
+_new_tuple = tuple.__new__
 
 
 def read_elements(buf: bytes, pos: int, end: int, encoding: Encoding, offset: int,
@@ -136,10 +165,12 @@ def read_elements(buf: bytes, pos: int, end: int, encoding: Encoding, offset: in
     item positions (convert_SQ does the same)."""
     elements: dict[BaseTag, RawDataElement | DataElement] = {}
     limit = len(buf) if end is None else end
+    # This loop runs once per element of every file: names it uses are bound locally.
+    header, vr_names, long_length_vrs, base_tag = _HEADER, _VR_NAMES, LONG_LENGTH_VRS, BaseTag
     while pos < limit:
         if pos + 8 > limit:
             raise Unusual("truncated element header")
-        group, number, vr_bytes, length = _HEADER(buf, pos)
+        group, number, vr_bytes, length = header(buf, pos)
         if only_group is not None and group != only_group:
             return elements, pos
         tag = group << 16 | number
@@ -147,17 +178,17 @@ def read_elements(buf: bytes, pos: int, end: int, encoding: Encoding, offset: in
             if end is not None:
                 raise Unusual("item delimiter inside a defined-length item")
             return elements, pos + 8
-        vr = _VR_NAMES.get(vr_bytes)
+        vr = vr_names.get(vr_bytes)
         if vr is None:
             raise Unusual("VR switched or unknown")
         pos += 8
-        if vr in LONG_LENGTH_VRS:
+        if vr in long_length_vrs:
             if pos + 4 > limit:
                 raise Unusual("truncated element header")
             length = _LONG_LENGTH(buf, pos)[0]
             pos += 4
         value_tell = pos
-        btag = BaseTag(tag)
+        btag = base_tag(tag)
         if length == UNDEFINED_LENGTH:
             if vr == "SQ":
                 items, pos = _read_items(buf, pos, None, encoding, 0, defined_length=False)
@@ -179,7 +210,7 @@ def read_elements(buf: bytes, pos: int, end: int, encoding: Encoding, offset: in
         pos += length
         if tag == SPECIFIC_CHARACTER_SET:
             encoding = convert_encodings(convert_string(value or b"", True))
-        elements[btag] = RawDataElement(btag, vr, length, value, value_tell, False, True)
+        elements[btag] = _raw_element(btag, vr, length, value, value_tell)
     if end is None:
         raise Unusual("undefined-length item without its delimiter")
     return elements, pos

@@ -35,7 +35,7 @@ SEQUENCE_DELIMITER = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
 LONG_LENGTH_VRS = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
 STANDARD_VRS = LONG_LENGTH_VRS | {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT",
                                   "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US"}
-_ASCII_STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI",
+ASCII_STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI",
                                "UR", "UT"})
 _BINARY_NUMBER_FORMATS = {"US": "H", "UL": "L", "SS": "h", "SL": "l", "FL": "f", "FD": "d"}
 _FAST_SYNTAXES = {ImplicitVRLittleEndian: True, ExplicitVRLittleEndian: False}
@@ -215,8 +215,8 @@ def _simple_value(element) -> bytes | None:
     vr, value = element.VR, element.value
     if value is None or value == "":
         return b"" if vr != "SQ" else None
-    if vr in _ASCII_STRING_VRS:
-        return _ascii_text(vr, value)
+    if vr in ASCII_STRING_VRS:
+        return ascii_text_bytes(vr, value)
     if vr in _BINARY_NUMBER_FORMATS:
         values = value if type(value) is MultiValue else (value,)
         if not all(type(v) in (int, float) for v in values):
@@ -227,7 +227,9 @@ def _simple_value(element) -> bytes | None:
     return None
 
 
-def _ascii_text(vr: str, value) -> bytes | None:
+def ascii_text_bytes(vr: str, value) -> bytes | None:
+    """The value bytes pydicom writes for an ASCII str (or list of them) of a string VR;
+    None when the value is not such."""
     if isinstance(value, str):
         text = value
     elif type(value) is MultiValue and all(isinstance(v, str) for v in value):

@@ -14,7 +14,7 @@ from pydicom.uid import UID_dictionary
 
 from anonymizer import __version__
 from anonymizer.config import PipelineConfig
-from anonymizer.dicom_decoding import sequence_items, store
+from anonymizer.dicom_decoding import sequence_items, store, store_text
 from anonymizer.job import Job
 from anonymizer.metadata.cleaning import text_cleaner
 from anonymizer.metadata.dates import shift_da, shift_dt
@@ -224,7 +224,8 @@ def _replace(ds: Dataset, tag: BaseTag, vr: str, value) -> int:
                 return 0
         # Values made here are valid for their VR by construction (dciodvfy checks the
         # output in the tests); pydicom's validation of each would double stage 3's time.
-        store(ds, DataElement(tag, vr, value, validation_mode=config.IGNORE))
+        if not store_text(ds, tag, vr, value):
+            store(ds, DataElement(tag, vr, value, validation_mode=config.IGNORE))
         return 1
     if old.value == value or (_empty(old.value) and _empty(value)):
         return 0
