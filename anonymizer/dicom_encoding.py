@@ -19,9 +19,12 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.filebase import DicomBytesIO
 from pydicom.multival import MultiValue
 from pydicom.filewriter import dcmwrite, write_data_element, write_dataset
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import FileMetaDataset, validate_file_meta
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
+
+from anonymizer.metadata.elements import keyword_text
 
 PREAMBLE = b"\x00" * 128
 SPECIFIC_CHARACTER_SET = 0x00080005
@@ -88,17 +91,17 @@ def _synchronised_file_meta(ds: Dataset) -> FileMetaDataset:
     dcmwrite applies them to a deep copy to spare its caller; the job's dataset is ours
     and about to be written, so they are applied in place."""
     meta = ds.file_meta
-    ds_class, ds_instance = ds.get("SOPClassUID"), ds.get("SOPInstanceUID")
-    if meta.get("MediaStorageSOPClassUID") is None or (ds_class and ds_class != meta.MediaStorageSOPClassUID):
-        meta.MediaStorageSOPClassUID = ds_class
-    if meta.get("MediaStorageSOPInstanceUID") is None or (
-            ds_instance and ds_instance != meta.MediaStorageSOPInstanceUID):
-        meta.MediaStorageSOPInstanceUID = ds_instance
+    for keyword, meta_keyword in _SYNCHRONISED_UIDS:
+        # Compared as raw text (UIDs are ASCII); decoded only when the meta is to change.
+        value = keyword_text(ds, keyword)
+        if tag_for_keyword(meta_keyword) not in meta._dict or (value and value != keyword_text(meta, meta_keyword)):
+            setattr(meta, meta_keyword, ds.get(keyword))
     if not _file_meta_complete(meta):
         validate_file_meta(meta, enforce_standard=True)  # adds what is missing, or raises
     return meta
 
 
+_SYNCHRONISED_UIDS = (("SOPClassUID", "MediaStorageSOPClassUID"), ("SOPInstanceUID", "MediaStorageSOPInstanceUID"))
 # What validate_file_meta(enforce_standard=True) requires: with all of them present and
 # not empty, and nothing outside group 0002, it changes nothing (and costs a tenth of a
 # millisecond of keyword look-ups per file).

@@ -13,6 +13,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 from anonymizer.dicom_decoding import read_file
 from anonymizer.errors import InvalidInput, Skipped
 from anonymizer.job import FileKind, FileReport, Job
+from anonymizer.metadata.elements import keyword_text
 from anonymizer.pixels.decoding import decode_raster
 from anonymizer.pixels.rendering import render_raster_view
 
@@ -20,6 +21,8 @@ DICOM_SUFFIXES = {".dcm", ".dicom"}
 RASTER_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
 READ_INTO_MEMORY_BYTES = 256 * 1024 * 1024
 MEDIA_DIRECTORY_STORAGE = "1.2.840.10008.1.3.10"
+DIRECTORY_RECORDS = 0x00041220  # DirectoryRecordSequence
+TRANSFER_SYNTAX_UID = 0x00020010
 # A DICOM stream without a preamble starts with a group 0002 or 0008 element tag.
 _BARE_DATASET_STARTS = (b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08")
 
@@ -86,9 +89,11 @@ def read_dicom(path: Path, content: bytes | None) -> pydicom.Dataset:
     if len(ds) == 0:
         raise InvalidInput("not a DICOM file (no data elements)")
     meta = ds.file_meta
-    if meta.get("MediaStorageSOPClassUID") == MEDIA_DIRECTORY_STORAGE or "DirectoryRecordSequence" in ds:
+    # Raw reads and tag numbers: pydicom's decoding and keyword look-ups are a fixed cost
+    # of every file in a --metadata-only batch.
+    if keyword_text(meta, "MediaStorageSOPClassUID") == MEDIA_DIRECTORY_STORAGE or DIRECTORY_RECORDS in ds._dict:
         raise Skipped("DICOMDIR media directory, not an image: skipped")
-    if "TransferSyntaxUID" not in meta:
+    if TRANSFER_SYNTAX_UID not in meta._dict:
         meta.TransferSyntaxUID = _syntax_as_read(ds)
     return ds
 

@@ -18,7 +18,7 @@ from anonymizer.dicom_decoding import sequence_items, store, store_text
 from anonymizer.job import Job
 from anonymizer.metadata.cleaning import text_cleaner
 from anonymizer.metadata.dates import shift_da, shift_dt
-from anonymizer.metadata.elements import ASCII_VRS, element_vr, text_values
+from anonymizer.metadata.elements import ASCII_VRS, element_vr, keyword_text, text_values
 from anonymizer.metadata.dummies import dummy_value, empty_value
 from anonymizer.metadata.keyed import date_offset_days, keyed_uid, pseudonym
 from anonymizer.metadata.profile import (
@@ -35,6 +35,7 @@ from anonymizer.phi.hints import collect_phi_hints
 TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "PN"}
 PSEUDONYM_TAGS = {0x00100020, 0x00100010}  # PatientID, PatientName
 MEDIA_STORAGE_SOP_INSTANCE_UID = BaseTag(0x00020003)
+SOURCE_APPLICATION_ENTITY_TITLE = BaseTag(0x00020016)
 UNCHANGED = object()  # what action C returns for a value it leaves as it is
 
 
@@ -272,11 +273,11 @@ def _scrub_file_meta(ds: Dataset, ctx: ScrubContext) -> int:
     if meta is None:
         return 0
     changed = 0
-    if "SourceApplicationEntityTitle" in meta:
-        del meta.SourceApplicationEntityTitle
+    if SOURCE_APPLICATION_ENTITY_TITLE in meta._dict:
+        del meta[SOURCE_APPLICATION_ENTITY_TITLE]
         changed += 1
-    if "MediaStorageSOPInstanceUID" in meta:
-        new = ds.get("SOPInstanceUID") or _remap_uids(meta, MEDIA_STORAGE_SOP_INSTANCE_UID, ctx.key)
+    if MEDIA_STORAGE_SOP_INSTANCE_UID in meta._dict:
+        new = keyword_text(ds, "SOPInstanceUID") or _remap_uids(meta, MEDIA_STORAGE_SOP_INSTANCE_UID, ctx.key)
         if not ctx.has(ProfileOption.RETAIN_UIDS):
             # A keyed UID (or the one stage 3 already gave the SOP instance): valid by construction.
             meta[MEDIA_STORAGE_SOP_INSTANCE_UID] = DataElement(MEDIA_STORAGE_SOP_INSTANCE_UID, "UI", new,
