@@ -238,9 +238,9 @@ def _read_items(buf: bytes, pos: int, end: int | None, encoding: Encoding, offse
         else:
             elements, pos = read_elements(buf, pos, pos + length, encoding, 0)
         item = _dataset(elements, encoding)
-        item.is_undefined_length_sequence_item = length == UNDEFINED_LENGTH
-        item.seq_item_tell = item_tell
-        item.file_tell = item_tell
+        # Plain instance attributes, set as such (Dataset.__setattr__ is a Python call each).
+        item.__dict__.update(is_undefined_length_sequence_item=length == UNDEFINED_LENGTH,
+                             seq_item_tell=item_tell, file_tell=item_tell)
         items.append(item)
     if not defined_length:
         raise Unusual("undefined-length sequence without its delimiter")
@@ -249,8 +249,35 @@ def _read_items(buf: bytes, pos: int, end: int | None, encoding: Encoding, offse
 
 def _dataset(elements: dict, parent_encoding: Encoding) -> Dataset:
     """Dataset records as pydicom's read_dataset leaves them."""
-    ds = Dataset(elements, parent_encoding=parent_encoding)
     charset = elements.get(SPECIFIC_CHARACTER_SET)
     encoding = convert_encodings(convert_string(charset.value or b"", True)) if charset is not None else parent_encoding
-    ds.set_original_encoding(False, True, encoding)
+    if _DATASET_TEMPLATE is None:
+        ds = Dataset(elements, parent_encoding=parent_encoding)
+        ds.set_original_encoding(False, True, encoding)
+        return ds
+    # Dataset.__init__ sets its dozen attributes through Dataset.__setattr__, which checks
+    # each name against the DICOM dictionary: for the items of a file's sequences that was
+    # a twentieth of reading it. The same attributes, set directly:
+    ds = _new_object(Dataset)
+    attributes = ds.__dict__
+    attributes.update(_DATASET_TEMPLATE)
+    for name in _FRESH_PER_DATASET:
+        attributes[name] = dict(_DATASET_TEMPLATE[name])
+    attributes["_dict"] = elements
+    attributes["_parent_encoding"] = parent_encoding
+    attributes["_read_implicit"], attributes["_read_little"], attributes["_read_charset"] = False, True, encoding
     return ds
+
+
+def _dataset_template() -> tuple[dict | None, tuple[str, ...]]:
+    """A new Dataset's attributes, when they are all plain values or dicts (pydicom 3.0);
+    otherwise None, and datasets are built by Dataset() itself."""
+    attributes = dict(Dataset().__dict__)
+    fresh = tuple(name for name, value in attributes.items() if type(value) is dict)
+    plain = all(value is None or type(value) in (bool, int, str, dict) for value in attributes.values())
+    expected = {"_dict", "_parent_encoding", "_read_implicit", "_read_little", "_read_charset"}
+    return (attributes if plain and expected <= attributes.keys() else None), fresh
+
+
+_new_object = object.__new__
+_DATASET_TEMPLATE, _FRESH_PER_DATASET = _dataset_template()
