@@ -19,5 +19,22 @@ def burn_text(pixels: np.ndarray, text: str, origin: tuple[int, int], scale: flo
         drawn = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
         pixels[drawn] = outline
     pixels[mask > 0] = value
+    return _ink_box(drawn)
+
+
+def _ink_box(drawn: np.ndarray) -> tuple[int, int, int, int]:
     ys, xs = np.nonzero(drawn)
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def value_box(pixels_shape: tuple[int, ...], text: str, label: str, origin: tuple[int, int], scale: float,
+              thickness: int, font: int, outline) -> tuple[int, int, int, int]:
+    """The tight box of what follows ``label`` in ``text`` as burn_text draws it: "DOB: " is
+    a label, not an identifier (the TCIA truth boxes hold the date alone)."""
+    assert text.startswith(label)
+    mask = np.zeros(pixels_shape[:2], dtype=np.uint8)
+    cv2.putText(mask, text, origin, font, scale, 255, thickness, cv2.LINE_8)
+    drawn = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0 if outline is not None else mask > 0
+    (advance, _), _ = cv2.getTextSize(label, font, scale, thickness)
+    drawn[:, :origin[0] + advance] = False  # Hershey glyphs stay within their advance
+    return _ink_box(drawn)

@@ -4,6 +4,8 @@ Identifiers (name, birth date, MRN, accession, study date, physician) and clinic
 (views, positions, technique values) are burned into the stored pixel values in varied
 Hershey fonts, sizes, thicknesses, polarity and border positions; the identity is also
 in the header, as a modality would write it. One image in six carries no text at all.
+The truth box of a labelled identifier ("DOB: 03/14/1951", "MRN ...", "ACC ...") holds
+the value alone: labels are not identifiers, as in the TCIA truth.
 
     python benchmarks/pixel_corpus.py OUT_DIR [--variants 6]
 """
@@ -22,7 +24,7 @@ import pydicom
 from pydicom.data import get_testdata_file
 from pydicom.uid import ExplicitVRLittleEndian
 
-from burn import burn_text
+from burn import burn_text, value_box
 
 # Real images without burned-in text of their own (pydicom's ultrasound examples carry
 # unlabelled overlays, so they would blur the "untouched" measures), plus the TCIA
@@ -103,6 +105,7 @@ def build(out_dir: Path, variants: int = 6, seed: int = 7) -> dict:
                 dob = f"{birth[4:6]}/{birth[6:]}/{birth[:4]}"
                 study_shown = rng.choice((f"{study[6:]}.{study[4:6]}.{study[:4]}", f"{study[:4]}-{study[4:6]}-{study[6:]}"))
                 phi_texts = [f"{family} {given}", f"DOB: {dob}", f"MRN {mrn}", study_shown, f"ACC {ds.AccessionNumber}"]
+                labels = {text: text.split(" ")[0] + " " for text in phi_texts if text.startswith(("DOB", "MRN", "ACC"))}
                 value, outline = text_values(arr, ds, rng)
                 corner = rng.choice(("tl", "tr", "bl"))
                 texts = phi_texts[:3] + rng.sample(phi_texts[3:], 1)
@@ -112,6 +115,10 @@ def build(out_dir: Path, variants: int = 6, seed: int = 7) -> dict:
                     (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
                     x = 6 if corner in ("tl", "bl") else max(cols - w - 6, 0)
                     box = burn_text(arr, text, (x, y), scale, thickness, value, font, outline)
+                    if text in labels:
+                        # The label before the value is neither identifier nor clinical text:
+                        # its pixels count among "everything else" (as in the TCIA truth).
+                        box = value_box(arr.shape, text, labels[text], (x, y), scale, thickness, font, outline)
                     phi.append({"label": "phi", "box": box})
                     y += line
                 # Clinical labels on the other horizontal edge, left and right.
