@@ -82,6 +82,7 @@ class TextRegion:
     in_border: bool = False
     redacted_box: Box | None = None  # the area stage 6 painted (grown along the line, padded)
     readings: tuple[str, ...] = ()  # every engine's reading of the box (PHI-bearing too)
+    parts: tuple[tuple[Box, str], ...] = ()  # each engine box merged in, with its reading (PHI-bearing)
 
     @property
     def redacted(self) -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 
 from anonymizer.config import PipelineConfig
 from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
+from anonymizer.labels import value_start
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
 from anonymizer.text_ink import ink_beyond_line, text_ink_columns
 from anonymizer.verification import verify_redactions
@@ -41,7 +42,7 @@ def should_redact(region: TextRegion, config: PipelineConfig) -> bool:
 MAX_GROWTH_HEIGHTS = 3.0
 
 
-def grow_along_line(view: np.ndarray, box: Box) -> Box:
+def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True) -> Box:
     grey = view if view.ndim == 2 else view.mean(axis=-1)
     band = grey[box.top:box.bottom].astype(np.int16)
     if band.size == 0:
@@ -50,7 +51,7 @@ def grow_along_line(view: np.ndarray, box: Box) -> Box:
     limit = int(MAX_GROWTH_HEIGHTS * box.height)
     gap_allowed = max(box.height // 2, 3)
     left, right = box.left, box.right
-    for direction in (-1, 1):
+    for direction in (-1, 1) if leftwards else (1,):
         x = (box.left - 1) if direction < 0 else box.right
         gap, travelled = 0, 0
         while 0 <= x < grey.shape[1] and gap <= gap_allowed and travelled <= limit:
@@ -73,7 +74,10 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
     for region in job.regions:
         if not should_redact(region, config):
             continue
-        box = grow_along_line(job.view[region.frame], region.box).padded(config.padding, rows, cols)
+        view = job.view[region.frame]
+        start = value_start(view, region)  # a leading label ("DOB:") is kept
+        box = region.box if start is None else Box(start, region.box.top, region.box.right - start, region.box.height)
+        box = grow_along_line(view, box, leftwards=start is None).padded(config.padding, rows, cols)
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
         region.redacted_box = box
@@ -109,7 +113,8 @@ def apply_mask(job: Job, mask: np.ndarray, config: PipelineConfig) -> None:
                 filled[frame_mask] = black
         else:
             target = frame[..., :colour_channels] if colour_channels else frame
-            painted = inpaint_frame(np.ascontiguousarray(target), frame_mask, config.inpaint_radius, low, high)
+            painted = inpaint_frame(np.ascontiguousarray(target), frame_mask, config.inpaint_radius, low, high,
+                                    job.view[index])
             filled = frame.copy()
             if colour_channels:
                 filled[..., :colour_channels][frame_mask] = painted[frame_mask]

@@ -34,7 +34,7 @@ def test_frames_to_scan():
 
 def test_verification_refills_what_inpainting_left_legible(tmp_path, tcia_dir, ground_truth, config, monkeypatch):
     # An inpainting that changes nothing: the text stays legible, and only the re-read can catch it.
-    monkeypatch.setattr(redaction, "inpaint_frame", lambda frame, mask, radius, low, high: frame.copy())
+    monkeypatch.setattr(redaction, "inpaint_frame", lambda frame, mask, radius, low, high, view=None: frame.copy())
     job = run(tcia_dir / "2_ORIGINAL.dcm", tmp_path, config)
     assert job.report.regions_verified == job.report.regions_redacted >= 2
     assert job.report.regions_refilled >= 1
@@ -155,3 +155,20 @@ def test_a_short_single_reading_that_nothing_confirms_is_not_text():
     both = TextRegion(box=Box(0, 0, 50, 20), text="Vil", confidence=0.6, engines=("rapidocr", "tesseract"),
                       frame=0, readings=("Vil", "Vl"))
     assert not unconfirmed(both, [])  # two engines saw it
+
+
+def test_inpainting_beside_kept_text_does_not_smear_its_letters_into_the_fill():
+    """A painted date right after a kept "DOB:" label, on a black background (TCIA)."""
+    from anonymizer.pixels.fill import inpaint_frame
+
+    frame = np.zeros((40, 120), np.uint16)
+    frame[10:30, 10:40:4] = 4095      # the kept label's strokes, up to the mask's edge
+    frame[10:30, 44:100:4] = 4095     # the date's strokes, under the mask
+    mask = np.zeros(frame.shape, bool)
+    mask[8:32, 39:104] = True
+    view = (frame >> 4).astype(np.uint8)
+    filled = inpaint_frame(frame, mask, 3, 0, 4095, view)
+    assert filled[mask].max() < 400, "the fill takes the background, not the label's white"
+    assert np.array_equal(filled[~mask], frame[~mask])
+    smeared = inpaint_frame(frame, mask, 3, 0, 4095)  # without the view: TELEA's own result
+    assert smeared[mask].max() > 1000

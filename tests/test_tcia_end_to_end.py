@@ -58,6 +58,16 @@ def test_tcia_ct_burned_in_phi_unreadable_and_rest_identical(tmp_path, tcia_dir,
         read = read_text_in_box(view, l, t, w, h)
         assert not re.search(r"[A-Za-z0-9]", read), f"{box['label']} still reads as {read!r}"
 
+    # The label before the birth date ("DOB:") identifies no one: it is kept, as the truth
+    # box holds the date alone. Painting starts at most the padding before the date (the
+    # padding of the name line above reaches the label's first rows).
+    date = ground_truth["2_ORIGINAL.dcm"]["phi"][4]
+    name_line_painted_to = max(b["top"] + b["height"] for b in ground_truth["2_ORIGINAL.dcm"]["phi"][:4]) + config.padding
+    rows = slice(name_line_painted_to, date["top"] + date["height"])
+    label_columns = slice(0, date["left"] - config.padding - 1)
+    assert not mask[rows, label_columns].any() and not changed[rows, label_columns].any()
+    assert (view[rows, label_columns] > 128).sum() > 50, "the label's letters are still there"
+
     # The identifying header values are nowhere in the output's bytes.
     data = job.output_path.read_bytes()
     for keyword in ("PatientName", "PatientID", "PatientBirthDate"):
