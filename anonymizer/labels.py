@@ -11,67 +11,121 @@ the value's first. Without such a gap near the estimate, the whole line is paint
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 
-from anonymizer.job import TextRegion
+from anonymizer.job import PhiHints, TextRegion
 from anonymizer.phi.patterns import PHI_LABELS
 from anonymizer.text_ink import text_ink_columns
 
 # One or more labels at the start of a reading: "DOB:", "PATIENT NAME:", "MRN".
 _LEADING_LABELS = re.compile(rf"\s*(?:{PHI_LABELS.pattern}\s*)+", re.IGNORECASE)
+# OCR misreads small bold labels ("D0B:", "Mrn4415086", "MIN 4742816"). A three-character
+# token one edit from a label counts as that label only when a number follows it (at
+# least MIN_MISREAD_VALUE_DIGITS digits, nearly nothing else) and it is no header value,
+# so "DOE 07/13/1980" of a patient named Doe is painted whole.
+_MISREAD_LABELS = ("DOB", "MRN", "ACC", "SSN", "PAT", "TEL")
+_LEADING_TOKEN = re.compile(r"\s*([A-Za-z][A-Za-z0-9±]{2})\s*[:;.]?\s*(?=\d)")
+_TOKEN_ALONE = re.compile(r"\s*([A-Za-z][A-Za-z0-9±]{2})\s*:\s*")
+MIN_MISREAD_VALUE_DIGITS = 4
+MIN_VALUE_DIGIT_SHARE = 0.8
 MIN_GAP_TOLERANCE_PX = 3
 MIN_VALUE_CHARACTERS = 2
+# A space is at least this much wider than the gaps between letters beside it.
+SPACE_WIDTH_RATIO = 2
 
 
-def value_start(view: np.ndarray, region: TextRegion) -> int | None:
+@dataclass(frozen=True)
+class LabelEnd:
+    column: float  # where the OCR says the label ends
+    tolerance: float  # how far off that may be (a character)
+    kind: str  # "word": the label's own word box; "share": its share of a line; "alone": the region is the label
+
+
+def value_start(view: np.ndarray, region: TextRegion, hints: PhiHints) -> int | None:
     """The first column of the value after a leading label, or None (no label, or no
-    gap in the ink where the OCR says the label ends)."""
-    estimate = _label_end_estimate(region)
-    if estimate is None:
+    gap in the ink where the OCR says the label ends). A region that is the label alone
+    gets its right edge: what follows on the line is the value."""
+    label = _label_end(region, hints)
+    if label is None:
         return None
-    end, tolerance, own_box = estimate
     box = region.box
+    if label.kind == "alone":
+        return box.right
     grey = view if view.ndim == 2 else view.mean(axis=-1)
     band = grey[box.top:box.bottom].astype(np.int16)
     if band.size == 0:
         return None
     inked = text_ink_columns(band, box)[box.left:box.right]
     gaps = [(box.left + start, box.left + stop) for start, stop in _blank_runs(inked)]
-    if own_box:
+    end, tolerance = label.column, label.tolerance
+    if label.kind == "word":
         # The label's word box ends at its last letter: the gap after it starts there, a
         # gap inside the value a glyph further on, past the slack.
         near = [gap for gap in gaps if end - tolerance <= gap[0] <= end + MIN_GAP_TOLERANCE_PX]
         chosen = min(near, key=lambda gap: abs(gap[0] - end), default=None)
     else:
-        # A share of characters is off by up to a character: the space after the label
-        # is the widest gap near it (the leftmost of equals, so a value is never cut).
-        near = [gap for gap in gaps if abs((gap[0] + gap[1]) / 2 - end) <= tolerance]
-        chosen = min(near, key=lambda gap: (gap[0] - gap[1], gap[0]), default=None)
+        # A share of characters is off by up to a character either way: a space after
+        # the label stands out as the widest gap there; without one, the leftmost gap is
+        # taken, so that a cut may fall inside the label but never inside the value.
+        near = sorted(gap for gap in gaps if abs((gap[0] + gap[1]) / 2 - end) <= tolerance)
+        widths = sorted((gap[1] - gap[0] for gap in near), reverse=True)
+        if len(widths) > 1 and widths[0] >= SPACE_WIDTH_RATIO * widths[1]:
+            chosen = max(near, key=lambda gap: gap[1] - gap[0])
+        else:
+            chosen = near[0] if near else None
     return None if chosen is None else chosen[1]
 
 
-def _label_end_estimate(region: TextRegion) -> tuple[float, float, bool] | None:
-    """(column where the label ends, how far off that may be, whether it is the label's
-    own word box), from the OCR parts: a word box holding only labels beats a label's
-    share of a line's characters."""
+def _label_end(region: TextRegion, hints: PhiHints) -> LabelEnd | None:
+    """From the OCR parts: a word box holding only a label beats a label's share of a
+    line's characters; a region whose every part is a label alone is the label."""
     left = region.box.left
-    shares = []
+    words, shares, alone = [], [], []
     for box, text in region.parts:
-        match = _LEADING_LABELS.match(text)
-        if match is None or not text.strip():
+        stripped = text.strip()
+        if not stripped:
             continue
-        width_per_character = box.width / max(len(text.strip()), 1)
-        tolerance = max(width_per_character, MIN_GAP_TOLERANCE_PX)
+        tolerance = max(box.width / len(stripped), MIN_GAP_TOLERANCE_PX)
         if box.left > left + tolerance:
+            alone.append(False)
             continue  # not at the start of the line
-        rest = text[match.end():]
-        if not rest.strip():
-            return float(box.right), tolerance, True
-        if sum(c.isalnum() for c in rest) >= MIN_VALUE_CHARACTERS:
+        match = _LEADING_LABELS.match(text)
+        if match is not None and not text[match.end():].strip():
+            words.append(LabelEnd(float(box.right), tolerance, "word"))
+            alone.append(True)
+            continue
+        misread = _TOKEN_ALONE.fullmatch(text)
+        if misread is not None and _misread_label(misread.group(1), hints):
+            words.append(LabelEnd(float(box.right), tolerance, "word"))
+            alone.append(True)
+            continue
+        alone.append(False)
+        if match is None:
+            match = _LEADING_TOKEN.match(text)
+            if match is None or not _misread_label(match.group(1), hints) or not _number(text[match.end():]):
+                continue
+        if sum(c.isalnum() for c in text[match.end():]) >= MIN_VALUE_CHARACTERS:
             label_characters = (len(text[:match.end()].rstrip()) + match.end()) / 2
-            shares.append((box.left + box.width * label_characters / len(text), tolerance, False))
-    return shares[0] if shares else None
+            shares.append(LabelEnd(box.left + box.width * label_characters / len(text), tolerance, "share"))
+    if alone and all(alone):
+        return LabelEnd(float(region.box.right), 0.0, "alone")
+    return (words or shares or [None])[0]
+
+
+def _misread_label(token: str, hints: PhiHints) -> bool:
+    normalised = token.upper().replace("0", "O")
+    if any(normalised == value.upper() for value in hints.names | hints.identifiers):
+        return False
+    return any(Levenshtein.distance(normalised, label) <= 1 for label in _MISREAD_LABELS)
+
+
+def _number(value: str) -> bool:
+    characters = [c for c in value if c.isalnum()]
+    digits = sum(c.isdigit() for c in characters)
+    return digits >= MIN_MISREAD_VALUE_DIGITS and digits >= MIN_VALUE_DIGIT_SHARE * len(characters)
 
 
 def _blank_runs(inked: np.ndarray) -> list[tuple[int, int]]:

@@ -42,12 +42,13 @@ def should_redact(region: TextRegion, config: PipelineConfig) -> bool:
 MAX_GROWTH_HEIGHTS = 3.0
 
 
-def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True) -> Box:
+def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True, ink_of: Box | None = None) -> Box:
+    """``ink_of``: the box whose letters show what the line's ink is like (default: box)."""
     grey = view if view.ndim == 2 else view.mean(axis=-1)
     band = grey[box.top:box.bottom].astype(np.int16)
     if band.size == 0:
         return box
-    inked = text_ink_columns(band, box) & ~ink_beyond_line(grey, box)
+    inked = text_ink_columns(band, ink_of or box) & ~ink_beyond_line(grey, box)
     limit = int(MAX_GROWTH_HEIGHTS * box.height)
     gap_allowed = max(box.height // 2, 3)
     left, right = box.left, box.right
@@ -68,16 +69,25 @@ def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True) -> Box:
     return Box(left, box.top, right - left, box.height)
 
 
+def _painted_box(view: np.ndarray, region: TextRegion, hints) -> Box:
+    """The region grown along its line, from its value on when a label leads it ("DOB:"
+    is kept). A label with nothing after it on the line is painted as before."""
+    start = value_start(view, region, hints)
+    if start is not None:
+        value = Box(start, region.box.top, region.box.right - start, region.box.height)
+        grown = grow_along_line(view, value, leftwards=False, ink_of=region.box)
+        if grown.width > 0:
+            return grown
+    return grow_along_line(view, region.box)
+
+
 def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
     frames, rows, cols = job.pixels.shape[:3]
     mask = np.zeros((frames, rows, cols), dtype=bool)
     for region in job.regions:
         if not should_redact(region, config):
             continue
-        view = job.view[region.frame]
-        start = value_start(view, region)  # a leading label ("DOB:") is kept
-        box = region.box if start is None else Box(start, region.box.top, region.box.right - start, region.box.height)
-        box = grow_along_line(view, box, leftwards=start is None).padded(config.padding, rows, cols)
+        box = _painted_box(job.view[region.frame], region, job.phi_hints).padded(config.padding, rows, cols)
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
         region.redacted_box = box

@@ -172,3 +172,51 @@ def test_inpainting_beside_kept_text_does_not_smear_its_letters_into_the_fill():
     assert np.array_equal(filled[~mask], frame[~mask])
     smeared = inpaint_frame(frame, mask, 3, 0, 4095)  # without the view: TELEA's own result
     assert smeared[mask].max() > 1000
+
+
+def _line(text: str, width: int = 260):
+    """A burned-in line on black, and the columns of each character's ink."""
+    import cv2
+
+    view = np.zeros((30, width), np.uint8)
+    cv2.putText(view, text, (4, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1, cv2.LINE_8)
+    inked = np.flatnonzero((view > 0).any(axis=0))
+    return view, inked
+
+
+def _region(box, *parts):
+    from anonymizer.job import TextRegion, Verdict
+
+    return TextRegion(box=box, text=parts[0][1], confidence=0.9, engines=("rapidocr",), frame=0,
+                      verdict=Verdict.PHI, readings=tuple(t for _, t in parts), parts=parts)
+
+
+def test_a_misread_label_before_a_number_is_kept_but_a_header_name_is_not_a_label():
+    import cv2
+
+    from anonymizer.job import Box, PhiHints
+    from anonymizer.labels import value_start
+
+    view, inked = _line("DOB: 07/13/1980")
+    (label_width, _), _ = cv2.getTextSize("DOB: ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
+    for reading in ("D0B: 07/13/1980", "D0B:07/13/1980", "DOB: 07/13/1980"):
+        start = value_start(view, _region(box, (box, reading)), PhiHints())
+        assert start is not None, reading
+        assert start <= 4 + label_width <= start + 4, reading  # at the date's first ink
+        assert not ((inked >= 4 + label_width) & (inked < start)).any(), "no column of the date is kept"
+    view, inked = _line("DOE 07/13/1980")
+    box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
+    patient_doe = PhiHints(names={"DOE", "JOHN"})
+    assert value_start(view, _region(box, (box, "DOE 07/13/1980")), patient_doe) is None
+    assert value_start(view, _region(box, (box, "DOE JOHNATHAN")), PhiHints()) is None  # no number follows
+
+
+def test_a_label_read_alone_is_kept_and_the_value_after_it_painted():
+    from anonymizer.job import Box, PhiHints
+    from anonymizer.redaction import _painted_box
+
+    view, inked = _line("MRN 44150")
+    label = Box(int(inked[0]), 8, 30, 16)  # the engines read "MRN" alone
+    painted = _painted_box(view, _region(label, (label, "MRN"), (label, "MRN")), PhiHints())
+    assert painted.left == label.right and painted.right >= inked[-1]  # the value, within 3 text heights
