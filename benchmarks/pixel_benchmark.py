@@ -38,7 +38,8 @@ SLACK_PX = 3
 
 
 def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> dict:
-    counts = dict(phi=0, phi_hit=0, keep=0, keep_kept=0, outside=0, outside_same=0, clean=0, clean_same=0)
+    counts = dict(phi=0, phi_hit=0, keep=0, keep_kept=0, outside=0, outside_same=0, clean=0, clean_same=0,
+                  other=0, other_same=0)
     missed = []
     for name, facts in sorted(truth.items()):
         job = open_job(images / name)
@@ -71,6 +72,14 @@ def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> di
             changed = changed.any(axis=-1)
         counts["outside"] += int((~allowed).sum())
         counts["outside_same"] += int((~allowed & ~changed).sum())
+        # The same, clinical text boxes left out too (it has its own measure above): the
+        # pixels that are neither identifier nor text, anatomy and background.
+        text = allowed.copy()
+        for item in facts["keep"]:
+            left, top, width, height = item["box"]
+            text[max(top - grow, 0):top + height + grow, max(left - grow, 0):left + width + grow] = True
+        counts["other"] += int((~text).sum())
+        counts["other_same"] += int((~text & ~changed).sum())
     counts["missed"] = missed
     return counts
 
@@ -103,6 +112,10 @@ def main() -> None:
     print(f"| clinical text kept | {pct(synthetic['keep_kept'], synthetic['keep'])} | n/a (none in the set) |")
     print(f"| pixels outside PHI unchanged | {100 * synthetic['outside_same'] / synthetic['outside']:.3f}% "
           f"| {100 * tcia['outside_same'] / tcia['outside']:.3f}% |")
+    print(f"| pixels outside PHI changed | {synthetic['outside'] - synthetic['outside_same']} px "
+          f"| {tcia['outside'] - tcia['outside_same']} px |")
+    print(f"| pixels outside PHI and clinical text unchanged | {100 * synthetic['other_same'] / synthetic['other']:.3f}% "
+          f"| {100 * tcia['other_same'] / tcia['other']:.3f}% |")
     print(f"| clean images byte-identical | {pct(synthetic['clean_same'], synthetic['clean'])} "
           f"| {pct(tcia['clean_same'], tcia['clean'])} |")
     for line in synthetic["missed"] + tcia["missed"]:
