@@ -8,9 +8,9 @@ from anonymizer.border import outside_regions, touches_border, ultrasound_region
 from anonymizer.config import PipelineConfig
 from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import Job, TextRegion, Verdict
-from anonymizer.phi.classify import classify_region
+from anonymizer.phi.classify import CLINICAL_VOCABULARY, classify_region
 from anonymizer.phi.ner import ner_model_dir
-from ocr.merge import merge_boxes
+from ocr.merge import merge_boxes, word_in_line
 from ocr.plausibility import is_plausible_text
 from ocr.reading import read_crop, read_frame
 from ocr.registry import load_engines
@@ -64,6 +64,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
                  if b.confidence >= config.confidence and is_plausible_text(b.box, b.text, rows, b.confidence)]
         for b in boxes:
             counts[b.engine] += 1
+        frame_regions = []
         for merged in merge_boxes(boxes, config.iou_threshold):
             region = TextRegion(
                 box=merged.box, text=merged.text, confidence=merged.confidence,
@@ -75,7 +76,9 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
             classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
             if region.reason.startswith(UNRECOGNISED):
                 reread(region, engines, job, config)
-            job.regions.append(region)
+            frame_regions.append(region)
+        keep_fragments_of_clinical_lines(frame_regions)
+        job.regions.extend(frame_regions)
     for name in sorted(failed):
         job.report.warnings.append(f"OCR engine {name} failed on this file; the other engines' results are used")
     if len(failed) == len(engines):
@@ -86,6 +89,25 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     job.report.stages.append(
         f"detect text: {len(job.regions)} regions after merge on {len(frames)} distinct frame(s)"
     )
+
+
+PART_OF_CLINICAL_LINE = "part of a line read as clinical or technical vocabulary"
+
+
+def keep_fragments_of_clinical_lines(regions: list[TextRegion]) -> None:
+    """A box of unknown words lying within a line that an engine read wholly as clinical
+    vocabulary, whose reading (also on the re-read) is part of that line's reading, is
+    that line seen again: "RIAXS" boxed apart over the "AX" of "T2 FLAIRAX", read again as
+    "RAX". The merge judges overlapping boxes the same way (a region is safe when some
+    engine's reading of it is wholly safe); these escaped it by a box taller than the
+    line, or by a reading that only the re-read got right. Evidence is never overruled."""
+    lines = [r for r in regions if r.verdict is Verdict.SAFE and r.reason == CLINICAL_VOCABULARY]
+    for region in regions:
+        if region.verdict is not Verdict.PHI or not region.reason.startswith(UNRECOGNISED):
+            continue
+        if any(word_in_line(region.box, text, line.box, list(line.readings)) is not None
+               for line in lines for text in region.readings):
+            region.verdict, region.reason = Verdict.SAFE, PART_OF_CLINICAL_LINE
 
 
 # Words no list knows are most often small clinical words misread ("SUPINE" as "NEEE").

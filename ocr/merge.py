@@ -56,7 +56,7 @@ def _same_characters_looser(region: MergedBox, candidate: OcrBox) -> Box | None:
 # (PP-OCR) is that line's text even when the word box runs above or below the line
 # (stretched to noise: "MARGARETHE" from row 0 over a line at rows 14-36). It joins the
 # line, whose rows the region keeps.
-def _word_in_line(word: Box, word_text: str, line: Box, line_texts: list[str]) -> Box | None:
+def word_in_line(word: Box, word_text: str, line: Box, line_texts: list[str]) -> Box | None:
     characters = _characters(word_text)
     if len(characters) < 2 or not any(characters in _characters(text) and characters != _characters(text)
                                        for text in line_texts):
@@ -72,8 +72,8 @@ def _joined(region: MergedBox, candidate: OcrBox, iou_threshold: float) -> Box |
     """The region's box with the candidate in it, or None when they are different text."""
     if same_text(region.box, candidate.box, iou_threshold):
         return _same_characters_looser(region, candidate) or region.box.union(candidate.box)
-    return (_word_in_line(candidate.box, candidate.text, region.box, region.readings)
-            or _word_in_line(region.box, region.text, candidate.box, [candidate.text]))
+    return (word_in_line(candidate.box, candidate.text, region.box, region.readings)
+            or word_in_line(region.box, region.text, candidate.box, [candidate.text]))
 
 
 def merge_boxes(boxes: list[OcrBox], iou_threshold: float) -> list[MergedBox]:
@@ -104,7 +104,7 @@ def _words_joined_to_lines(merged: list[MergedBox]) -> list[MergedBox]:
     kept: list[MergedBox] = []
     for region in sorted(merged, key=lambda r: max(len(_characters(t)) for t in r.readings), reverse=True):
         for line in kept:
-            joined = _word_in_line(region.box, region.text, line.box, line.readings)
+            joined = word_in_line(region.box, region.text, line.box, line.readings)
             if joined is not None:
                 line.box = joined
                 line.engines |= region.engines

@@ -220,3 +220,25 @@ def test_a_label_read_alone_is_kept_and_the_value_after_it_painted():
     label = Box(int(inked[0]), 8, 30, 16)  # the engines read "MRN" alone
     painted = _painted_box(view, _region(label, (label, "MRN"), (label, "MRN")), PhiHints())
     assert painted.left == label.right and painted.right >= inked[-1]  # the value, within 3 text heights
+
+
+def test_a_box_of_unknown_words_within_a_clinical_line_is_that_line_but_evidence_stays():
+    from anonymizer.job import Box, TextRegion, Verdict
+    from anonymizer.phi.classify import CLINICAL_VOCABULARY
+    from ocr.detect import keep_fragments_of_clinical_lines
+
+    def region(box, readings, verdict, reason):
+        return TextRegion(box=box, text=readings[0], confidence=0.9, engines=("tesseract",), frame=0,
+                          verdict=verdict, reason=reason, readings=readings)
+
+    line = region(Box(385, 487, 125, 19), ("T2 FLAIRAX",), Verdict.SAFE, CLINICAL_VOCABULARY)
+    # MR_small_RLE_4 of the pixel benchmark: "AX" boxed apart, taller than the line.
+    fragment = region(Box(464, 485, 44, 27), ("RIAXS", "RAX"), Verdict.PHI, "unrecognised words (redacted unless known safe)")
+    name = region(Box(440, 485, 60, 27), ("KOWALSKI",), Verdict.PHI, "unrecognised words (redacted unless known safe)")
+    matched = region(Box(464, 485, 44, 27), ("RAX",), Verdict.PHI, "matches a header name")
+    elsewhere = region(Box(464, 440, 44, 27), ("RAX",), Verdict.PHI, "unrecognised words (redacted unless known safe)")
+    keep_fragments_of_clinical_lines([line, fragment, name, matched, elsewhere])
+    assert fragment.verdict is Verdict.SAFE
+    assert name.verdict is Verdict.PHI, "a word the line's reading does not hold"
+    assert matched.verdict is Verdict.PHI, "evidence is never overruled"
+    assert elsewhere.verdict is Verdict.PHI, "not on the line's rows"

@@ -19,6 +19,7 @@ from anonymizer.phi.patterns import PHI_LABELS, find_patterns
 # One letter or digit identifies no one; markers such as "L" or "R" are clinical.
 MIN_IDENTIFYING_CHARACTERS = 2
 TOO_SHORT = "too short to identify anyone"
+CLINICAL_VOCABULARY = "clinical or technical vocabulary"
 
 
 def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> str | None:
@@ -48,7 +49,7 @@ def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | Non
     if policy == "all":
         return Verdict.PHI, "text policy all: every text is redacted"
     if all_tokens_safe(text):
-        return Verdict.SAFE, "clinical or technical vocabulary"
+        return Verdict.SAFE, CLINICAL_VOCABULARY
     return Verdict.PHI, "unrecognised words (redacted unless known safe)"
 
 
