@@ -22,12 +22,13 @@ from anonymizer.text_ink import text_ink_columns
 
 # One or more labels at the start of a reading: "DOB:", "PATIENT NAME:", "MRN".
 _LEADING_LABELS = re.compile(rf"\s*(?:{PHI_LABELS.pattern}\s*)+", re.IGNORECASE)
-# OCR misreads small bold labels ("D0B:", "Mrn4415086", "MIN 4742816"). A three-character
-# token one edit from a label counts as that label only when a number follows it (at
+# OCR misreads small bold labels ("D0B:", "Mrn4415086", "MIN 4742816") and glues them to
+# their value ("ACCA315871"). A three-character token one edit from a label counts as
+# that label only when a number follows it (a letter may lead it, as in accessions; at
 # least MIN_MISREAD_VALUE_DIGITS digits, nearly nothing else) and it is no header value,
 # so "DOE 07/13/1980" of a patient named Doe is painted whole.
 _MISREAD_LABELS = ("DOB", "MRN", "ACC", "SSN", "PAT", "TEL")
-_LEADING_TOKEN = re.compile(r"\s*([A-Za-z][A-Za-z0-9±]{2})\s*[:;.]?\s*(?=\d)")
+_LEADING_TOKEN = re.compile(r"\s*([A-Za-z][A-Za-z0-9±]{2})\s*[:;.]?\s*(?=[A-Za-z]?\d)")  # "ACCA315871" too
 _TOKEN_ALONE = re.compile(r"\s*([A-Za-z][A-Za-z0-9±]{2})\s*:\s*")
 MIN_MISREAD_VALUE_DIGITS = 4
 MIN_VALUE_DIGIT_SHARE = 0.8

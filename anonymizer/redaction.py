@@ -11,6 +11,7 @@ import numpy as np
 from anonymizer.config import PipelineConfig
 from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
 from anonymizer.labels import value_start
+from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
 from anonymizer.text_ink import ink_beyond_line, text_ink_columns
 from anonymizer.verification import verify_redactions
@@ -42,20 +43,26 @@ def should_redact(region: TextRegion, config: PipelineConfig) -> bool:
 MAX_GROWTH_HEIGHTS = 3.0
 
 
-def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True, ink_of: Box | None = None) -> Box:
-    """``ink_of``: the box whose letters show what the line's ink is like (default: box)."""
+def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True, ink_of: Box | None = None,
+                    kept: tuple[Box, ...] = ()) -> Box:
+    """``ink_of``: the box whose letters show what the line's ink is like (default: box).
+    ``kept``: text kept on the frame (clinical lines, labels): growth stops at it."""
     grey = view if view.ndim == 2 else view.mean(axis=-1)
     band = grey[box.top:box.bottom].astype(np.int16)
     if band.size == 0:
         return box
     inked = text_ink_columns(band, ink_of or box) & ~ink_beyond_line(grey, box)
+    walls = np.zeros(grey.shape[1], dtype=bool)
+    for other in kept:
+        if min(other.bottom, box.bottom) - max(other.top, box.top) >= min(other.height, box.height) / 2:
+            walls[max(other.left, 0):max(other.right, 0)] = True
     limit = int(MAX_GROWTH_HEIGHTS * box.height)
     gap_allowed = max(box.height // 2, 3)
     left, right = box.left, box.right
     for direction in (-1, 1) if leftwards else (1,):
         x = (box.left - 1) if direction < 0 else box.right
         gap, travelled = 0, 0
-        while 0 <= x < grey.shape[1] and gap <= gap_allowed and travelled <= limit:
+        while 0 <= x < grey.shape[1] and gap <= gap_allowed and travelled <= limit and not walls[x]:
             if inked[x]:
                 gap = 0
                 if direction < 0:
@@ -69,25 +76,45 @@ def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True, ink_of: 
     return Box(left, box.top, right - left, box.height)
 
 
-def _painted_box(view: np.ndarray, region: TextRegion, hints) -> Box:
-    """The region grown along its line, from its value on when a label leads it ("DOB:"
-    is kept). A label with nothing after it on the line is painted as before."""
-    start = value_start(view, region, hints)
-    if start is not None:
-        value = Box(start, region.box.top, region.box.right - start, region.box.height)
-        grown = grow_along_line(view, value, leftwards=False, ink_of=region.box)
-        if grown.width > 0:
-            return grown
-    return grow_along_line(view, region.box)
+def _painted_box(view: np.ndarray, region: TextRegion, start: int | None, kept: tuple[Box, ...] = ()) -> Box | None:
+    """The region grown along its line (not into kept text), from ``start`` on when a
+    label leads it ("DOB:" is kept). None for a label alone with no ink after it to
+    paint (its value has a box of its own, or there is none)."""
+    if start is None:
+        return grow_along_line(view, region.box, kept=kept)
+    value = Box(start, region.box.top, region.box.right - start, region.box.height)
+    grown = grow_along_line(view, value, leftwards=False, ink_of=region.box, kept=kept)
+    return grown if grown.width > 0 else None
+
+
+LABEL_ALONE = "an identifier label alone, nothing after it to paint"
+# Text kept on purpose stops a PHI box's growth: what growth is for is ink the OCR
+# missed, and this ink it read and judged. Not single characters or shapes judged not
+# text: a surname's first letter boxed alone ("K" of KOWALSKI) must still be covered.
+KEPT_TEXT_REASONS = (CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE)
 
 
 def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
     frames, rows, cols = job.pixels.shape[:3]
     mask = np.zeros((frames, rows, cols), dtype=bool)
+    to_paint = [region for region in job.regions if should_redact(region, config)]
+    starts = {id(region): value_start(job.view[region.frame], region, job.phi_hints) for region in to_paint}
+    kept_by_frame: dict[int, list[Box]] = {}
     for region in job.regions:
-        if not should_redact(region, config):
+        if region.verdict is Verdict.SAFE and region.reason in KEPT_TEXT_REASONS:
+            kept_by_frame.setdefault(region.frame, []).append(region.box)
+    for region in to_paint:
+        start = starts[id(region)]
+        if start is not None:  # the label before the value (or the whole box: a label alone)
+            label = Box(region.box.left, region.box.top, start - region.box.left, region.box.height)
+            kept_by_frame.setdefault(region.frame, []).append(label)
+    for region in to_paint:
+        kept = tuple(kept_by_frame.get(region.frame, ()))
+        painted = _painted_box(job.view[region.frame], region, starts[id(region)], kept)
+        if painted is None:
+            region.verdict, region.reason = Verdict.SAFE, LABEL_ALONE
             continue
-        box = _painted_box(job.view[region.frame], region, job.phi_hints).padded(config.padding, rows, cols)
+        box = painted.padded(config.padding, rows, cols)
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
         region.redacted_box = box

@@ -8,7 +8,7 @@ from anonymizer.border import outside_regions, touches_border, ultrasound_region
 from anonymizer.config import PipelineConfig
 from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import Job, TextRegion, Verdict
-from anonymizer.phi.classify import CLINICAL_VOCABULARY, classify_region
+from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, classify_region
 from anonymizer.phi.ner import ner_model_dir
 from ocr.merge import merge_boxes, word_in_line
 from ocr.plausibility import is_plausible_text
@@ -89,9 +89,6 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     job.report.stages.append(
         f"detect text: {len(job.regions)} regions after merge on {len(frames)} distinct frame(s)"
     )
-
-
-PART_OF_CLINICAL_LINE = "part of a line read as clinical or technical vocabulary"
 
 
 def keep_fragments_of_clinical_lines(regions: list[TextRegion]) -> None:

@@ -205,6 +205,11 @@ def test_a_misread_label_before_a_number_is_kept_but_a_header_name_is_not_a_labe
         assert start is not None, reading
         assert start <= 4 + label_width <= start + 4, reading  # at the date's first ink
         assert not ((inked >= 4 + label_width) & (inked < start)).any(), "no column of the date is kept"
+    view, inked = _line("ACC A315871")  # read glued: "ACCA315871"
+    (label_width, _), _ = cv2.getTextSize("ACC ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
+    start = value_start(view, _region(box, (box, "ACCA315871")), PhiHints())
+    assert start is not None and start <= 4 + label_width <= start + 4
     view, inked = _line("DOE 07/13/1980")
     box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
     patient_doe = PhiHints(names={"DOE", "JOHN"})
@@ -214,11 +219,13 @@ def test_a_misread_label_before_a_number_is_kept_but_a_header_name_is_not_a_labe
 
 def test_a_label_read_alone_is_kept_and_the_value_after_it_painted():
     from anonymizer.job import Box, PhiHints
+    from anonymizer.labels import value_start
     from anonymizer.redaction import _painted_box
 
     view, inked = _line("MRN 44150")
     label = Box(int(inked[0]), 8, 30, 16)  # the engines read "MRN" alone
-    painted = _painted_box(view, _region(label, (label, "MRN"), (label, "MRN")), PhiHints())
+    region = _region(label, (label, "MRN"), (label, "MRN"))
+    painted = _painted_box(view, region, value_start(view, region, PhiHints()))
     assert painted.left == label.right and painted.right >= inked[-1]  # the value, within 3 text heights
 
 
@@ -242,3 +249,21 @@ def test_a_box_of_unknown_words_within_a_clinical_line_is_that_line_but_evidence
     assert name.verdict is Verdict.PHI, "a word the line's reading does not hold"
     assert matched.verdict is Verdict.PHI, "evidence is never overruled"
     assert elsewhere.verdict is Verdict.PHI, "not on the line's rows"
+
+
+def test_growth_stops_at_text_kept_on_purpose_and_a_lone_label_paints_nothing():
+    from anonymizer.job import Box, PhiHints
+    from anonymizer.labels import value_start
+    from anonymizer.redaction import _painted_box, grow_along_line
+
+    view = np.zeros((40, 200), np.uint8)
+    view[12:18, 28:38:3] = 255   # ink left of the box: a label another region kept ("MRN")
+    view[12:18, 40:80:3] = 255   # the box's own text
+    assert grow_along_line(view, Box(40, 10, 40, 10)).left <= 28
+    assert grow_along_line(view, Box(40, 10, 40, 10), kept=(Box(26, 11, 13, 8),)).left == 40
+    assert grow_along_line(view, Box(40, 10, 40, 10), kept=(Box(26, 30, 13, 8),)).left <= 28  # other rows
+
+    view, inked = _line("MRN")
+    label = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
+    region = _region(label, (label, "MRN"))
+    assert _painted_box(view, region, value_start(view, region, PhiHints())) is None

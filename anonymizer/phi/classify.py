@@ -20,6 +20,7 @@ from anonymizer.phi.patterns import PHI_LABELS, find_patterns
 MIN_IDENTIFYING_CHARACTERS = 2
 TOO_SHORT = "too short to identify anyone"
 CLINICAL_VOCABULARY = "clinical or technical vocabulary"
+PART_OF_CLINICAL_LINE = "part of a line read as clinical or technical vocabulary"  # stage 5, ocr/detect.py
 
 
 def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> str | None:
