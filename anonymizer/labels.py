@@ -27,7 +27,7 @@ _LEADING_LABELS = re.compile(rf"\s*(?:{PHI_LABELS.pattern}\s*)+", re.IGNORECASE)
 # that label only when a number follows it (a letter may lead it, as in accessions; at
 # least MIN_MISREAD_VALUE_DIGITS digits, nearly nothing else) and it is no header value,
 # so "DOE 07/13/1980" of a patient named Doe is painted whole.
-_MISREAD_LABELS = ("DOB", "MRN", "ACC", "SSN", "PAT", "TEL")
+_MISREAD_LABELS = ("DOB", "MRN", "ACC", "SSN")  # not PAT or TEL: "PAM 07/13/1980", "TED ..."
 _LEADING_TOKEN = re.compile(r"\s*([A-Za-z][A-Za-z0-9±]{2})\s*[:;.]?\s*(?=[A-Za-z]?\d)")  # "ACCA315871" too
 _TOKEN_ALONE = re.compile(r"\s*([A-Za-z][A-Za-z0-9±]{2})\s*:\s*")
 MIN_MISREAD_VALUE_DIGITS = 4
@@ -94,6 +94,8 @@ def _label_end(region: TextRegion, hints: PhiHints) -> LabelEnd | None:
             alone.append(False)
             continue  # not at the start of the line
         match = _LEADING_LABELS.match(text)
+        if match is not None and not _keepable(text[:match.end()], hints):
+            match = None  # "Pat" of "Pat Jones", or a header value that reads like a label
         if match is not None and not text[match.end():].strip():
             words.append(LabelEnd(float(box.right), tolerance, "word"))
             alone.append(True)
@@ -118,9 +120,26 @@ def _label_end(region: TextRegion, hints: PhiHints) -> LabelEnd | None:
 
 def _misread_label(token: str, hints: PhiHints) -> bool:
     normalised = token.upper().replace("0", "O")
-    if any(normalised == value.upper() for value in hints.names | hints.identifiers):
+    if _header_value(normalised, hints):
         return False
     return any(Levenshtein.distance(normalised, label) <= 1 for label in _MISREAD_LABELS)
+
+
+# A label that is also a given name ("Pat") is kept only with the punctuation of a label.
+_LABELS_THAT_ARE_NAMES = {"PAT"}
+
+
+def _keepable(label: str, hints: PhiHints) -> bool:
+    """Whether a label read exactly may be kept: it is no header value, and a label that is
+    also a name ends with a colon, '#' or '.'."""
+    words = re.findall(r"[A-Za-z]+", label.upper())
+    if any(_header_value(word, hints) for word in words):
+        return False
+    return not _LABELS_THAT_ARE_NAMES & set(words) or label.rstrip().endswith((":", "#", "."))
+
+
+def _header_value(word: str, hints: PhiHints) -> bool:
+    return any(word == value.upper() for value in hints.names | hints.identifiers)
 
 
 def _number(value: str) -> bool:

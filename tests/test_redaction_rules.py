@@ -267,3 +267,19 @@ def test_growth_stops_at_text_kept_on_purpose_and_a_lone_label_paints_nothing():
     label = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
     region = _region(label, (label, "MRN"))
     assert _painted_box(view, region, value_start(view, region, PhiHints())) is None
+
+
+def test_a_label_that_is_also_a_name_or_a_header_value_is_not_kept():
+    from anonymizer.job import Box, PhiHints
+    from anonymizer.labels import value_start
+
+    view, inked = _line("Pat Jones")
+    box = Box(int(inked[0]), 8, 28, 16)  # "Pat" boxed alone
+    assert value_start(view, _region(box, (box, "Pat")), PhiHints()) is None
+    view, inked = _line("PAT: 4415086")
+    box = Box(int(inked[0]), 8, 34, 16)
+    assert value_start(view, _region(box, (box, "PAT:")), PhiHints()) == box.right
+    view, inked = _line("MRN 4415086")
+    box = Box(int(inked[0]), 8, 30, 16)
+    assert value_start(view, _region(box, (box, "MRN")), PhiHints()) == box.right
+    assert value_start(view, _region(box, (box, "MRN")), PhiHints(identifiers={"MRN"})) is None
