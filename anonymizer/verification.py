@@ -14,7 +14,7 @@ from anonymizer.config import PipelineConfig
 from anonymizer.job import Box, FileKind, Job
 from anonymizer.pixels.fill import black_value
 from anonymizer.pixels.rendering import render_dicom_view, render_raster_view
-from ocr.reading import read_crop
+from ocr.reading import CROP_CONTEXT_PX, read_crop
 from ocr.registry import load_engines
 
 _ALNUM = re.compile(r"[A-Za-z0-9]")
@@ -31,11 +31,29 @@ def render_frame(job: Job, frame: int) -> np.ndarray:
 
 
 def legible_text(engines, image: np.ndarray, box: Box) -> bool:
+    local, inner = _box_alone(image, box)
     try:
-        found = read_crop(engines, image, box, 3.0 if box.height < UPSCALE_BELOW_PX else 1.0)
+        found = read_crop(engines, local, inner, 3.0 if box.height < UPSCALE_BELOW_PX else 1.0)
     except Exception:  # noqa: BLE001 - a failed re-read counts as legible: fail closed
         return True
     return any(_ALNUM.search(f.text) and f.confidence >= LEGIBLE_CONFIDENCE for f in found)
+
+
+def _box_alone(image: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:
+    """The box with the context read_crop adds around it, that context painted in the
+    box's median: only what the box holds is read. Text kept next to it (the "DOB:"
+    before a painted date) would read as legible, and a solid refill of the box would
+    change nothing about text outside it anyway."""
+    rows, cols = image.shape[:2]
+    top, left = max(box.top - CROP_CONTEXT_PX, 0), max(box.left - CROP_CONTEXT_PX, 0)
+    bottom, right = min(box.bottom + CROP_CONTEXT_PX, rows), min(box.right + CROP_CONTEXT_PX, cols)
+    local = image[top:bottom, left:right].copy()
+    inner = Box(box.left - left, box.top - top, box.width, box.height)
+    inside = np.zeros(local.shape[:2], dtype=bool)
+    inside[inner.top:inner.bottom, inner.left:inner.right] = True
+    if inside.any() and not inside.all():
+        local[~inside] = np.median(local[inside], axis=0).astype(local.dtype)
+    return local, inner
 
 
 def verify_redactions(job: Job, config: PipelineConfig) -> tuple[int, int]:

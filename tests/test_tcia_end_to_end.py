@@ -67,6 +67,9 @@ def test_tcia_ct_burned_in_phi_unreadable_and_rest_identical(tmp_path, tcia_dir,
     label_columns = slice(0, date["left"] - config.padding - 1)
     assert not mask[rows, label_columns].any() and not changed[rows, label_columns].any()
     assert (view[rows, label_columns] > 128).sum() > 50, "the label's letters are still there"
+    # The re-read checks what the boxes hold: the kept label beside the date is no reason
+    # for a solid refill (inpainting left nothing legible).
+    assert job.report.regions_verified == 2 and job.report.regions_refilled == 0
 
     # The identifying header values are nowhere in the output's bytes.
     data = job.output_path.read_bytes()
