@@ -39,7 +39,7 @@ LONG_LENGTH_VRS = frozenset(str(vr) for vr in EXPLICIT_VR_LENGTH_32)
 STANDARD_VRS = LONG_LENGTH_VRS | {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT",
                                   "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US"}
 ASCII_STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "SH", "ST", "TM", "UC", "UI",
-                               "UR", "UT"})
+                              "UR", "UT"})
 _BINARY_NUMBER_FORMATS = {"US": "H", "UL": "L", "SS": "h", "SL": "l", "FL": "f", "FD": "d"}
 _FAST_SYNTAXES = {ImplicitVRLittleEndian: True, ExplicitVRLittleEndian: False}
 
