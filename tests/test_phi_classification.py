@@ -102,3 +102,17 @@ def test_short_ocr_fragments_do_not_match_long_header_values():
     assert classify_text("12 MHz", hints, "phi")[0] is Verdict.SAFE
     assert classify_text("200 mAs", hints, "phi")[0] is Verdict.SAFE
     assert classify_text("CHESTPA", PhiHints(), "phi")[0] is Verdict.SAFE
+
+
+def test_letters_one_by_one_carry_no_weight_against_another_readings_words():
+    """A re-read at 4x made "S e" of an MRN value that PP-OCR read as "MWINrSA2": it is
+    no vocabulary, so the box stays unknown and is redacted (the benchmark lost an MRN)."""
+    from anonymizer.job import Box, TextRegion
+    from anonymizer.phi.classify import TOO_SHORT, classify_region
+
+    assert classify_text("S e", PhiHints(), "phi") == (Verdict.SAFE, TOO_SHORT)
+    assert classify_text("L R", PhiHints(), "phi")[0] is Verdict.SAFE  # markers stay safe
+    region = TextRegion(box=Box(6, 257, 77, 17), text="MWINrSA2", confidence=0.9, engines=("rapidocr",),
+                        frame=0, readings=("MWINrSA2", "7342", "S e"))
+    classify_region(region, PhiHints(), "phi")
+    assert region.verdict is Verdict.PHI

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from anonymizer.job import PhiHints, TextRegion, Verdict
-from anonymizer.phi.allow_list import all_tokens_safe
+from anonymizer.phi.allow_list import all_tokens_safe, tokens
 from anonymizer.phi.fuzzy import header_match
 from anonymizer.phi.patterns import PHI_LABELS, find_patterns
 
@@ -49,6 +49,10 @@ def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | Non
         return Verdict.PHI, reason
     if policy == "all":
         return Verdict.PHI, "text policy all: every text is redacted"
+    if all(sum(c.isalnum() for c in token) <= 1 for token in tokens(text)):
+        # Letters one by one ("S e", "I m:T:") are what a re-read makes of texture or of
+        # an ID it cannot read: no word, so no weight against another reading's words.
+        return Verdict.SAFE, TOO_SHORT
     if all_tokens_safe(text):
         return Verdict.SAFE, CLINICAL_VOCABULARY
     return Verdict.PHI, "unrecognised words (redacted unless known safe)"
