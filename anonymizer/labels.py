@@ -17,6 +17,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from anonymizer.job import PhiHints, TextRegion
+from anonymizer.phi.classify import alnum_count
 from anonymizer.phi.patterns import PHI_LABELS
 from anonymizer.text_ink import text_ink_columns
 
@@ -110,7 +111,7 @@ def _label_end(region: TextRegion, hints: PhiHints) -> LabelEnd | None:
             match = _LEADING_TOKEN.match(text)
             if match is None or not _misread_label(match.group(1), hints) or not _number(text[match.end():]):
                 continue
-        if sum(c.isalnum() for c in text[match.end():]) >= MIN_VALUE_CHARACTERS:
+        if alnum_count(text[match.end():]) >= MIN_VALUE_CHARACTERS:
             label_characters = (len(text[:match.end()].rstrip()) + match.end()) / 2
             shares.append(LabelEnd(box.left + box.width * label_characters / len(text), tolerance, "share"))
     if alone and all(alone):

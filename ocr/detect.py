@@ -8,7 +8,7 @@ from anonymizer.border import outside_regions, touches_border, ultrasound_region
 from anonymizer.config import PipelineConfig
 from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import Job, TextRegion, Verdict
-from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, classify_region
+from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, alnum_count, classify_region
 from anonymizer.phi.ner import ner_model_dir
 from ocr.merge import merge_boxes, word_in_line
 from ocr.plausibility import is_plausible_text
@@ -141,14 +141,10 @@ MIN_CONFIRMING_CHARACTERS = 2
 
 
 def unconfirmed(region: TextRegion, rereadings) -> bool:
-    if len(region.engines) > 1 or any(_alnum_count(b.text) >= MIN_CONFIRMING_CHARACTERS for b in rereadings):
+    if len(region.engines) > 1 or any(alnum_count(b.text) >= MIN_CONFIRMING_CHARACTERS for b in rereadings):
         return False
     readings = region.readings or (region.text,)
-    return all(_alnum_count(text) <= MAX_UNCONFIRMED_CHARACTERS for text in readings)
-
-
-def _alnum_count(text: str) -> int:
-    return sum(c.isalnum() for c in text)
+    return all(alnum_count(text) <= MAX_UNCONFIRMED_CHARACTERS for text in readings)
 
 
 def _unscanned(job: Job, config: PipelineConfig, why: str) -> None:

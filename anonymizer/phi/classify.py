@@ -23,6 +23,11 @@ CLINICAL_VOCABULARY = "clinical or technical vocabulary"
 PART_OF_CLINICAL_LINE = "part of a line read as clinical or technical vocabulary"  # stage 5, ocr/detect.py
 
 
+def alnum_count(text: str) -> int:
+    """Letters and digits: what a reading has that could identify anyone."""
+    return sum(c.isalnum() for c in text)
+
+
 def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> str | None:
     kind = header_match(text, hints)
     if kind:
@@ -42,14 +47,14 @@ def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> str |
 
 
 def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | None = None) -> tuple[Verdict, str]:
-    if sum(c.isalnum() for c in text) < MIN_IDENTIFYING_CHARACTERS:
+    if alnum_count(text) < MIN_IDENTIFYING_CHARACTERS:
         return Verdict.SAFE, TOO_SHORT
     reason = evidence(text, hints, ner_model)
     if reason:
         return Verdict.PHI, reason
     if policy == "all":
         return Verdict.PHI, "text policy all: every text is redacted"
-    if all(sum(c.isalnum() for c in token) <= 1 for token in tokens(text)):
+    if all(alnum_count(token) <= 1 for token in tokens(text)):
         # Letters one by one ("S e", "I m:T:") are what a re-read makes of texture or of
         # an ID it cannot read: no word, so no weight against another reading's words.
         return Verdict.SAFE, TOO_SHORT
