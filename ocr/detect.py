@@ -102,7 +102,7 @@ def keep_fragments_of_clinical_lines(regions: list[TextRegion]) -> None:
     for region in regions:
         if region.verdict is not Verdict.PHI or not region.reason.startswith(UNRECOGNISED):
             continue
-        if any(word_in_line(region.box, text, line.box, list(line.readings)) is not None
+        if any(word_in_line(region.box, text, line.box, line.readings) is not None
                for line in lines for text in region.readings):
             region.verdict, region.reason = Verdict.SAFE, PART_OF_CLINICAL_LINE
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -56,7 +57,7 @@ def _same_characters_looser(region: MergedBox, candidate: OcrBox) -> Box | None:
 # (PP-OCR) is that line's text even when the word box runs above or below the line
 # (stretched to noise: "MARGARETHE" from row 0 over a line at rows 14-36). It joins the
 # line, whose rows the region keeps.
-def word_in_line(word: Box, word_text: str, line: Box, line_texts: list[str]) -> Box | None:
+def word_in_line(word: Box, word_text: str, line: Box, line_texts: Sequence[str]) -> Box | None:
     characters = _characters(word_text)
     if len(characters) < 2 or not any(characters in _characters(text) and characters != _characters(text)
                                        for text in line_texts):
