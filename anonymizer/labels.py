@@ -68,17 +68,28 @@ def value_start(view: np.ndarray, region: TextRegion, hints: PhiHints) -> int | 
         # gap inside the value a glyph further on, past the slack.
         near = [gap for gap in gaps if end - tolerance <= gap[0] <= end + MIN_GAP_TOLERANCE_PX]
         chosen = min(near, key=lambda gap: abs(gap[0] - end), default=None)
+        # A word box may stop short of the label's colon ("DOB" boxed, ":" past it): a
+        # space within a character after it, clearly the widest gap there, is the end.
+        within = [gap for gap in gaps if end - tolerance <= gap[0] <= end + tolerance]
+        widest = _space(within)
+        if widest is not None:
+            chosen = widest
     else:
         # A share of characters is off by up to a character either way: a space after
         # the label stands out as the widest gap there; without one, the leftmost gap is
         # taken, so that a cut may fall inside the label but never inside the value.
         near = sorted(gap for gap in gaps if abs((gap[0] + gap[1]) / 2 - end) <= tolerance)
-        widths = sorted((gap[1] - gap[0] for gap in near), reverse=True)
-        if len(widths) > 1 and widths[0] >= SPACE_WIDTH_RATIO * widths[1]:
-            chosen = max(near, key=lambda gap: gap[1] - gap[0])
-        else:
-            chosen = near[0] if near else None
+        chosen = _space(near) or (near[0] if near else None)
     return None if chosen is None else chosen[1]
+
+
+def _space(gaps: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The gap that stands out as a space: at least SPACE_WIDTH_RATIO times as wide as
+    every other one, or None."""
+    widths = sorted((gap[1] - gap[0] for gap in gaps), reverse=True)
+    if len(widths) > 1 and widths[0] >= SPACE_WIDTH_RATIO * widths[1]:
+        return max(gaps, key=lambda gap: gap[1] - gap[0])
+    return None
 
 
 def _label_end(region: TextRegion, hints: PhiHints) -> LabelEnd | None:
