@@ -13,7 +13,7 @@ from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
 from anonymizer.labels import value_start
 from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
-from anonymizer.text_ink import ink_beyond_line, text_ink_columns
+from anonymizer.text_ink import ink_off_the_line, text_ink_columns
 from anonymizer.verification import verify_redactions
 
 # A frame "shows" a region found on another frame when the 8-bit view of the box differs
@@ -51,7 +51,7 @@ def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True, ink_of: 
     band = grey[box.top:box.bottom].astype(np.int16)
     if band.size == 0:
         return box
-    inked = text_ink_columns(band, ink_of or box) & ~ink_beyond_line(grey, box)
+    inked = text_ink_columns(band, ink_of or box) & ~ink_off_the_line(grey, box)
     walls = np.zeros(grey.shape[1], dtype=bool)
     for other in kept:
         if min(other.bottom, box.bottom) - max(other.top, box.top) >= min(other.height, box.height) / 2:

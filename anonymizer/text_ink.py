@@ -3,6 +3,7 @@ grow a box along its line and to find where a label ends and its value begins)."
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from anonymizer.job import Box
@@ -18,15 +19,22 @@ PEAK_RANGE = (0.75, 1.25)  # of the median strongest ink of the box's text colum
 MAX_EDGE_INKED_TEXT_COLUMNS = 0.1
 
 
+def _text_polarity(difference: np.ndarray) -> int:
+    """+1 for text brighter than the background (``difference`` from it), -1 for darker,
+    0 for no ink at all."""
+    strong = np.abs(difference) > INK_CONTRAST
+    if not strong.any():
+        return 0
+    return 1 if difference[strong].mean() > 0 else -1
+
+
 def text_ink_columns(band: np.ndarray, box: Box) -> np.ndarray:
     """Columns of the line's band holding ink like the box's text: of the same polarity
     (brighter or darker than the background) and strength, and not filling the column."""
     difference = band - np.median(band)
-    inside = difference[:, box.left:box.right]
-    strong = np.abs(inside) > INK_CONTRAST
-    if not strong.any():
+    polarity = _text_polarity(difference[:, box.left:box.right])
+    if polarity == 0:
         return np.zeros(band.shape[1], dtype=bool)
-    polarity = 1 if inside[strong].mean() > 0 else -1
     signed = difference * polarity
     coverage = (signed > INK_CONTRAST).mean(axis=0)
     peaks = signed.max(axis=0)
@@ -44,13 +52,31 @@ def text_ink_columns(band: np.ndarray, box: Box) -> np.ndarray:
 
 BEYOND_LINE_PX = 3
 
+# How far a glyph of the line may reach past its box (boxes can clip an ascender or a
+# descender), as a share of the box height and at least BEYOND_LINE_PX.
+GLYPH_OVERHANG = 0.25
 
-def ink_beyond_line(grey: np.ndarray, box: Box) -> np.ndarray:
-    """Columns whose ink goes on above and below the line: anatomy crossing it."""
-    above = grey[max(box.top - BEYOND_LINE_PX, 0):box.top].astype(np.int16)
-    below = grey[box.bottom:box.bottom + BEYOND_LINE_PX].astype(np.int16)
-    if above.size == 0 or below.size == 0:
+
+def ink_off_the_line(grey: np.ndarray, box: Box) -> np.ndarray:
+    """Columns whose ink within the line's band all belongs to shapes that reach well
+    above or below the line: anatomy beside the text (a bone as bright as the letters),
+    not letters of the line. A letter of the line is a shape inside its band."""
+    reach = max(int(GLYPH_OVERHANG * box.height), BEYOND_LINE_PX)
+    top, bottom = max(box.top - box.height, 0), min(box.bottom + box.height, grey.shape[0])
+    window = grey[top:bottom].astype(np.int16)
+    band = grey[box.top:box.bottom].astype(np.int16)
+    background = np.median(band)
+    polarity = _text_polarity(band[:, box.left:box.right] - background)
+    if polarity == 0:
         return np.zeros(grey.shape[1], dtype=bool)
-    background = np.median(grey[box.top:box.bottom])
-    return ((np.abs(above - background) > INK_CONTRAST).any(axis=0)
-            & (np.abs(below - background) > INK_CONTRAST).any(axis=0))
+    ink = ((window - background) * polarity > INK_CONTRAST).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    band_top, band_bottom = box.top - top, box.bottom - top
+    shape_top = stats[:, cv2.CC_STAT_TOP]
+    shape_bottom = shape_top + stats[:, cv2.CC_STAT_HEIGHT]
+    off_line = (shape_top < band_top - reach) | (shape_bottom > band_bottom + reach)
+    off_line[0] = False  # the background
+    band_labels = labels[band_top:band_bottom]
+    on_line_ink = ((band_labels > 0) & ~off_line[band_labels]).any(axis=0)
+    off_line_ink = off_line[band_labels].any(axis=0)
+    return off_line_ink & ~on_line_ink

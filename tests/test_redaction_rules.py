@@ -125,6 +125,19 @@ def test_a_phi_box_does_not_grow_over_anatomy_crossing_its_line():
     assert grow_along_line(view, Box(40, 10, 40, 10)).right == 80  # not grown
 
 
+def test_a_phi_box_does_not_grow_over_a_bright_shape_running_diagonally_past_its_line():
+    import numpy as np
+
+    from anonymizer.job import Box
+    from anonymizer.redaction import grow_along_line
+
+    view = np.zeros((40, 200), np.uint8)
+    view[12:18, 40:80:3] = 254          # the box's text
+    for row in range(40):                # the edge of a bone, as bright as the letters,
+        view[row, 99 - row:104 - row] = 254   # crossing the line's band on a slant
+    assert grow_along_line(view, Box(40, 10, 40, 10)).right == 80  # not grown
+
+
 def test_a_phi_box_with_margins_does_not_grow_over_ink_touching_the_bands_edge():
     import numpy as np
 
@@ -267,6 +280,24 @@ def test_growth_stops_at_text_kept_on_purpose_and_a_lone_label_paints_nothing():
     label = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
     region = _region(label, (label, "MRN"))
     assert _painted_box(view, region, value_start(view, region, PhiHints())) is None
+
+
+def test_a_labels_word_box_that_stops_short_of_its_colon_keeps_the_colon():
+    import cv2
+
+    from anonymizer.job import Box, PhiHints
+    from anonymizer.labels import value_start
+
+    view, inked = _line("DOB: 07/13/1980")
+    (label_width, _), _ = cv2.getTextSize("DOB: ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    (letters_width, _), _ = cv2.getTextSize("DOB", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    line = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
+    b_ends = int(inked[inked < 4 + letters_width][-1]) + 1
+    word = Box(line.left, 8, b_ends - line.left, 16)  # J2K_pixelrep_mismatch_2: "DOB:" boxed to its B
+    start = value_start(view, _region(line, (word, "DOB:"), (line, "D0b: 07/13/1980")), PhiHints())
+    assert start is not None and start <= 4 + label_width <= start + 4  # at the date's first ink
+    colon = inked[(inked > word.right + 1) & (inked < 4 + label_width)]
+    assert colon.size and (colon < start).all(), "the colon is kept with its label"
 
 
 def test_a_label_that_is_also_a_name_or_a_header_value_is_not_kept():
