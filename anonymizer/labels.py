@@ -80,7 +80,29 @@ def value_start(view: np.ndarray, region: TextRegion, hints: PhiHints) -> int | 
         # taken, so that a cut may fall inside the label but never inside the value.
         near = sorted(gap for gap in gaps if abs((gap[0] + gap[1]) / 2 - end) <= tolerance)
         chosen = _space(near) or (near[0] if near else None)
-    return None if chosen is None else chosen[1]
+    value_left = _value_part_left(region, label)
+    if value_left is None:
+        return None if chosen is None else chosen[1]
+    # An engine boxed the value alone: it starts where that box does. The gap ending
+    # nearest before it is the space; the cut never falls past that box's left edge.
+    before = [gap for gap in gaps if value_left - tolerance <= gap[1] <= value_left + MIN_GAP_TOLERANCE_PX]
+    if before:
+        return min(before, key=lambda gap: abs(gap[1] - value_left))[1]
+    return value_left if chosen is None else min(chosen[1], value_left)
+
+
+def _value_part_left(region: TextRegion, label: LabelEnd) -> int | None:
+    """The left edge of a part that reads the value alone: it starts between the label's
+    end and a space and a character after it, holds no label, and runs to the line's end."""
+    lefts = []
+    for box, text in region.parts:
+        if not label.column - label.tolerance <= box.left <= label.column + 2 * label.tolerance:
+            continue
+        if box.right < region.box.right - label.tolerance or alnum_count(text) < MIN_VALUE_CHARACTERS:
+            continue
+        if _LEADING_LABELS.match(text) is None:
+            lefts.append(box.left)
+    return min(lefts, default=None)
 
 
 def _space(gaps: list[tuple[int, int]]) -> tuple[int, int] | None:

@@ -300,6 +300,26 @@ def test_a_labels_word_box_that_stops_short_of_its_colon_keeps_the_colon():
     assert colon.size and (colon < start).all(), "the colon is kept with its label"
 
 
+def test_a_part_that_reads_the_value_alone_says_where_the_value_starts():
+    import cv2
+
+    from anonymizer.job import Box, PhiHints
+    from anonymizer.labels import value_start
+
+    view, inked = _line("DOB: 11/27/1948")
+    (label_width, _), _ = cv2.getTextSize("DOB: ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    date_ink = int(inked[inked >= 4 + label_width][0])
+    line = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
+    date = Box(date_ink - 1, 8, line.right - date_ink + 1, 16)
+    # examples_overlay_4: one engine garbles the line, whose share of characters puts the
+    # label's end inside it; the other boxes the date alone.
+    garbled = _region(line, (line, "DO1027A40"))
+    assert value_start(view, garbled, PhiHints()) < 4 + label_width - 4, "without the date's box: fail safe"
+    start = value_start(view, _region(line, (line, "DO1027A40"), (date, "11/27/1948")), PhiHints())
+    colon_ends = int(inked[inked < 4 + label_width][-1])
+    assert colon_ends < start <= date_ink + 1, "the colon is kept; the date is painted (padding covers a faint column)"
+
+
 def test_a_label_that_is_also_a_name_or_a_header_value_is_not_kept():
     from anonymizer.job import Box, PhiHints
     from anonymizer.labels import value_start
