@@ -116,7 +116,8 @@ def _space(gaps: list[tuple[int, int]]) -> tuple[int, int] | None:
 
 def _label_end(region: TextRegion, hints: PhiHints) -> LabelEnd | None:
     """From the OCR parts: a word box holding only a label beats a label's share of a
-    line's characters; a region whose every part is a label alone is the label."""
+    line's characters; a region whose every part is a label alone (at least one read as
+    such, the others letters one edit from a label) is the label."""
     left = region.box.left
     words, shares, alone = [], [], []
     for box, text in region.parts:
@@ -139,7 +140,9 @@ def _label_end(region: TextRegion, hints: PhiHints) -> LabelEnd | None:
             words.append(LabelEnd(float(box.right), tolerance, "word"))
             alone.append(True)
             continue
-        alone.append(False)
+        # Beside a reading of the label alone, another engine's misreading of it ("AGC",
+        # "ALCC _" with "ACC") is that label too: letters one edit from it, nothing else.
+        alone.append(_letters_of_a_label(stripped, hints))
         if match is None:
             match = _LEADING_TOKEN.match(text)
             if match is None or not _misread_label(match.group(1), hints) or not _number(text[match.end():]):
@@ -147,9 +150,23 @@ def _label_end(region: TextRegion, hints: PhiHints) -> LabelEnd | None:
         if alnum_count(text[match.end():]) >= MIN_VALUE_CHARACTERS:
             label_characters = (len(text[:match.end()].rstrip()) + match.end()) / 2
             shares.append(LabelEnd(box.left + box.width * label_characters / len(text), tolerance, "share"))
-    if alone and all(alone):
+    if alone and all(alone) and (words or _label_in_rereads(region, hints)):
         return LabelEnd(float(region.box.right), 0.0, "alone")
     return (words or shares or [None])[0]
+
+
+def _label_in_rereads(region: TextRegion, hints: PhiHints) -> bool:
+    """Whether the re-readings of a region that reads like a label alone (stage 5 reads an
+    unknown word again, larger) read a label alone, and nothing but labels."""
+    parts = {text for _, text in region.parts}
+    rereads = [text.strip() for text in region.readings if text not in parts and text.strip()]
+    exact = [text for text in rereads if _LEADING_LABELS.fullmatch(text) and _keepable(text, hints)]
+    return bool(exact) and all(text in exact or _letters_of_a_label(text, hints) for text in rereads)
+
+
+def _letters_of_a_label(text: str, hints: PhiHints) -> bool:
+    letters = "".join(c for c in text if c.isalnum())
+    return letters.isalpha() and _misread_label(letters, hints)
 
 
 def _misread_label(token: str, hints: PhiHints) -> bool:

@@ -320,6 +320,24 @@ def test_a_part_that_reads_the_value_alone_says_where_the_value_starts():
     assert colon_ends < start <= date_ink + 1, "the colon is kept; the date is painted (padding covers a faint column)"
 
 
+def test_a_label_misread_alone_is_kept_when_its_rereads_read_the_label():
+    from dataclasses import replace
+
+    from anonymizer.job import Box, PhiHints
+    from anonymizer.labels import value_start
+
+    view, inked = _line("ACC")
+    box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
+    misread = _region(box, (box, "AGC"))  # examples_overlay_1: boxed apart from its value
+    assert value_start(view, misread, PhiHints()) is None, "one edit from a label, alone: no evidence"
+    reread = replace(misread, readings=("AGC", "ACC", "ACC", "ALCC _"))
+    assert value_start(view, reread, PhiHints()) == box.right, "the label: kept"
+    with_digits = replace(misread, readings=("AGC", "ACC", "ACC4"))
+    assert value_start(view, with_digits, PhiHints()) is None
+    patient_agc = PhiHints(names={"AGC"})
+    assert value_start(view, reread, patient_agc) is None, "a header value is never a label"
+
+
 def test_a_label_that_is_also_a_name_or_a_header_value_is_not_kept():
     from anonymizer.job import Box, PhiHints
     from anonymizer.labels import value_start
