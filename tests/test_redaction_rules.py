@@ -352,3 +352,18 @@ def test_a_label_that_is_also_a_name_or_a_header_value_is_not_kept():
     box = Box(int(inked[0]), 8, 30, 16)
     assert value_start(view, _region(box, (box, "MRN")), PhiHints()) == box.right
     assert value_start(view, _region(box, (box, "MRN")), PhiHints(identifiers={"MRN"})) is None
+
+
+def test_blank_rows_above_and_below_a_boxs_text_are_not_painted():
+    from anonymizer.job import Box
+    from anonymizer.text_ink import rows_with_ink
+
+    view, inked = _line("MRN 4415086", width=120)
+    ink_rows = np.flatnonzero((view > 0).any(axis=1))
+    tall = Box(int(inked[0]), 0, int(inked[-1] - inked[0] + 1), 30)  # MR_small_1: a box twice the text's height
+    trimmed = rows_with_ink(view, tall)
+    assert trimmed.top == ink_rows[0] - 1 and trimmed.bottom == ink_rows[-1] + 2  # one row of margin
+    faint = view.copy()
+    faint[ink_rows[0] - 3, inked[0]:inked[-1]] = 30  # a faint edge above the letters
+    assert rows_with_ink(faint, tall).top == ink_rows[0] - 4, "a faint row keeps its place in the box"
+    assert rows_with_ink(np.zeros_like(view), tall) == tall, "no ink at all: the box as it is"
