@@ -82,20 +82,22 @@ def ink_off_the_line(grey: np.ndarray, box: Box) -> np.ndarray:
     return off_line_ink & ~on_line_ink
 
 
-# A row of a box counts as blank below half the ink contrast: a faint edge of a glyph
-# keeps its row in the box.
-BLANK_ROW_CONTRAST = INK_CONTRAST // 2
-
-
 def rows_with_ink(grey: np.ndarray, box: Box) -> Box:
-    """The box without the blank rows at its top and bottom (OCR boxes of small text are
-    often twice its height), one row of margin kept; the box itself when it has no ink."""
+    """The box without the rows at its top and bottom that hold no ink like its text's
+    strongest (OCR boxes of small text are often twice its height, over anatomy as often
+    as over black), one row of margin kept; the box itself when it has no ink. Fainter
+    edges of the letters lie within that row and the padding."""
     patch = grey[box.top:box.bottom, box.left:box.right].astype(np.int16)
     if patch.size == 0:
         return box
-    inked = np.flatnonzero((np.abs(patch - np.median(patch)) > BLANK_ROW_CONTRAST).any(axis=1))
-    if inked.size == 0:
+    difference = patch - np.median(patch)
+    polarity = _text_polarity(difference)
+    if polarity == 0:
         return box
+    signed = difference * polarity
+    column_peaks = signed.max(axis=0)
+    typical = np.median(column_peaks[column_peaks > INK_CONTRAST])
+    inked = np.flatnonzero(signed.max(axis=1) >= PEAK_RANGE[0] * typical)
     top = box.top + max(int(inked[0]) - 1, 0)
     bottom = box.top + min(int(inked[-1]) + 2, box.height)
     return Box(box.left, top, box.width, bottom - top)
