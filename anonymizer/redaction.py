@@ -13,7 +13,7 @@ from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
 from anonymizer.labels import value_start
 from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
-from anonymizer.text_ink import ink_off_the_line, rows_with_ink, text_ink_columns
+from anonymizer.text_ink import ink_extent, ink_off_the_line, text_ink_columns
 from anonymizer.verification import verify_redactions
 
 # A frame "shows" a region found on another frame when the 8-bit view of the box differs
@@ -116,7 +116,7 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
             continue
         frame = job.view[region.frame]
         grey = frame if frame.ndim == 2 else frame.mean(axis=-1)
-        box = rows_with_ink(grey, painted).padded(config.padding, rows, cols)
+        box = ink_extent(grey, painted).padded(config.padding, rows, cols)
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
         region.redacted_box = box

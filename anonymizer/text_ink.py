@@ -82,11 +82,11 @@ def ink_off_the_line(grey: np.ndarray, box: Box) -> np.ndarray:
     return off_line_ink & ~on_line_ink
 
 
-def rows_with_ink(grey: np.ndarray, box: Box) -> Box:
-    """The box without the rows at its top and bottom that hold no ink like its text's
-    strongest (OCR boxes of small text are often twice its height, over anatomy as often
-    as over black), one row of margin kept; the box itself when it has no ink. Fainter
-    edges of the letters lie within that row and the padding."""
+def ink_extent(grey: np.ndarray, box: Box) -> Box:
+    """The box without the rows and columns at its edges that hold no ink as strong as its
+    text's (OCR boxes of small text are often twice its height, and run past its end, over
+    anatomy as often as over black), a pixel of margin kept; the box itself when it has
+    no ink. Fainter edges of the letters lie within that margin and the padding."""
     patch = grey[box.top:box.bottom, box.left:box.right].astype(np.int16)
     if patch.size == 0:
         return box
@@ -97,7 +97,10 @@ def rows_with_ink(grey: np.ndarray, box: Box) -> Box:
     signed = difference * polarity
     column_peaks = signed.max(axis=0)
     typical = np.median(column_peaks[column_peaks > INK_CONTRAST])
-    inked = np.flatnonzero(signed.max(axis=1) >= PEAK_RANGE[0] * typical)
-    top = box.top + max(int(inked[0]) - 1, 0)
-    bottom = box.top + min(int(inked[-1]) + 2, box.height)
-    return Box(box.left, top, box.width, bottom - top)
+    strong = signed >= PEAK_RANGE[0] * typical
+    rows, columns = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
+    top = box.top + max(int(rows[0]) - 1, 0)
+    bottom = box.top + min(int(rows[-1]) + 2, box.height)
+    left = box.left + max(int(columns[0]) - 1, 0)
+    right = box.left + min(int(columns[-1]) + 2, box.width)
+    return Box(left, top, right - left, bottom - top)

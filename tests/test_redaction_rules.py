@@ -354,20 +354,23 @@ def test_a_label_that_is_also_a_name_or_a_header_value_is_not_kept():
     assert value_start(view, _region(box, (box, "MRN")), PhiHints(identifiers={"MRN"})) is None
 
 
-def test_rows_above_and_below_a_boxs_text_are_not_painted():
+def test_rows_and_columns_around_a_boxs_text_are_not_painted():
     from anonymizer.job import Box
-    from anonymizer.text_ink import rows_with_ink
+    from anonymizer.text_ink import ink_extent
 
     view, inked = _line("MRN 4415086", width=120)
     ink_rows = np.flatnonzero((view > 0).any(axis=1))
     tall = Box(int(inked[0]), 0, int(inked[-1] - inked[0] + 1), 30)  # MR_small_1: a box twice the text's height
-    trimmed = rows_with_ink(view, tall)
+    trimmed = ink_extent(view, tall)
     # One row of margin around the rows as bright as the letters (the first and last ink
     # rows of this font are fainter: 148, so the margin holds them).
     assert ink_rows[0] - 1 <= trimmed.top <= ink_rows[0] and ink_rows[-1] + 1 <= trimmed.bottom <= ink_rows[-1] + 2
     over_anatomy = view.copy()
     over_anatomy[:ink_rows[0] - 1, ::2] = 120  # grey texture above the white letters
-    assert rows_with_ink(over_anatomy, tall) == trimmed
+    assert ink_extent(over_anatomy, tall) == trimmed
     over_anatomy[ink_rows[0] - 3, inked[0]:inked[-1]] = 150  # a fainter edge of the letters
-    assert rows_with_ink(over_anatomy, tall).padded(5, 30, 120).top <= ink_rows[0] - 3, "within the padding"
-    assert rows_with_ink(np.zeros_like(view), tall) == tall, "no ink at all: the box as it is"
+    assert ink_extent(over_anatomy, tall).padded(5, 30, 120).top <= ink_rows[0] - 3, "within the padding"
+    assert ink_extent(np.zeros_like(view), tall) == tall, "no ink at all: the box as it is"
+    wide = Box(0, 0, 120, 30)  # MR_small_0: a box running 18 px past the last digit
+    narrowed = ink_extent(view, wide)
+    assert inked[0] - 1 <= narrowed.left <= inked[0] and inked[-1] + 1 <= narrowed.right <= inked[-1] + 2
