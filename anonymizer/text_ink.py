@@ -96,7 +96,9 @@ def ink_extent(grey: np.ndarray, box: Box) -> Box:
         return box
     signed = difference * polarity
     column_peaks = signed.max(axis=0)
-    typical = np.median(column_peaks[column_peaks > INK_CONTRAST])
+    # The lower quartile, not the median: where anatomy brighter than grey letters fills
+    # much of the box, the letters still count as ink.
+    typical = np.percentile(column_peaks[column_peaks > INK_CONTRAST], 25)
     strong = signed >= PEAK_RANGE[0] * typical
     rows, columns = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
     top = box.top + max(int(rows[0]) - 1, 0)

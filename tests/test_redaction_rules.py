@@ -372,5 +372,8 @@ def test_rows_and_columns_around_a_boxs_text_are_not_painted():
     assert ink_extent(over_anatomy, tall).padded(5, 30, 120).top <= ink_rows[0] - 3, "within the padding"
     assert ink_extent(np.zeros_like(view), tall) == tall, "no ink at all: the box as it is"
     wide = Box(0, 0, 120, 30)  # MR_small_0: a box running 18 px past the last digit
+    grey_letters = (view * (160 / 255)).astype(np.uint8)
+    grey_letters[:, 40:] = np.maximum(grey_letters[:, 40:], 255 * (np.arange(30) % 3 == 0)[:, None])  # bright anatomy
+    assert ink_extent(grey_letters, wide).left <= inked[0], "grey letters beside brighter anatomy are ink"
     narrowed = ink_extent(view, wide)
     assert inked[0] - 1 <= narrowed.left <= inked[0] and inked[-1] + 1 <= narrowed.right <= inked[-1] + 2
