@@ -108,15 +108,17 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
         if start is not None:  # the label before the value (or the whole box: a label alone)
             label = Box(region.box.left, region.box.top, start - region.box.left, region.box.height)
             kept_by_frame.setdefault(region.frame, []).append(label)
+    greys: dict[int, np.ndarray] = {}
     for region in to_paint:
         kept = tuple(kept_by_frame.get(region.frame, ()))
         painted = _painted_box(job.view[region.frame], region, starts[id(region)], kept)
         if painted is None:
             region.verdict, region.reason = Verdict.SAFE, LABEL_ALONE
             continue
-        frame = job.view[region.frame]
-        grey = frame if frame.ndim == 2 else frame.mean(axis=-1)
-        box = ink_extent(grey, painted).padded(config.padding, rows, cols)
+        if region.frame not in greys:
+            frame = job.view[region.frame]
+            greys[region.frame] = frame if frame.ndim == 2 else frame.mean(axis=-1)
+        box = ink_extent(greys[region.frame], painted).padded(config.padding, rows, cols)
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
         region.redacted_box = box

@@ -1,5 +1,7 @@
-"""Which columns of a text line's band hold ink like its letters (stage 6 reads them to
-grow a box along its line and to find where a label ends and its value begins)."""
+"""Where a text line's ink is: which columns of its band hold ink like its letters, which
+belong to shapes reaching off the line, and the rows and columns a box's text spans.
+Stage 6 reads them to grow a box along its line, to find where a label ends and its
+value begins, and to paint no more than the text's extent."""
 
 from __future__ import annotations
 
