@@ -21,7 +21,7 @@ PEAK_RANGE = (0.75, 1.25)  # of the median strongest ink of the box's text colum
 MAX_EDGE_INKED_TEXT_COLUMNS = 0.1
 
 
-def _text_polarity(difference: np.ndarray) -> int:
+def text_polarity(difference: np.ndarray) -> int:
     """+1 for text brighter than the background (``difference`` from it), -1 for darker,
     0 for no ink at all."""
     strong = np.abs(difference) > INK_CONTRAST
@@ -34,7 +34,7 @@ def text_ink_columns(band: np.ndarray, box: Box) -> np.ndarray:
     """Columns of the line's band holding ink like the box's text: of the same polarity
     (brighter or darker than the background) and strength, and not filling the column."""
     difference = band - np.median(band)
-    polarity = _text_polarity(difference[:, box.left:box.right])
+    polarity = text_polarity(difference[:, box.left:box.right])
     if polarity == 0:
         return np.zeros(band.shape[1], dtype=bool)
     signed = difference * polarity
@@ -68,7 +68,7 @@ def ink_off_the_line(grey: np.ndarray, box: Box) -> np.ndarray:
     window = grey[top:bottom].astype(np.int16)
     band = grey[box.top:box.bottom].astype(np.int16)
     background = np.median(band)
-    polarity = _text_polarity(band[:, box.left:box.right] - background)
+    polarity = text_polarity(band[:, box.left:box.right] - background)
     if polarity == 0:
         return np.zeros(grey.shape[1], dtype=bool)
     ink = ((window - background) * polarity > INK_CONTRAST).astype(np.uint8)
@@ -93,7 +93,7 @@ def ink_extent(grey: np.ndarray, box: Box) -> Box:
     if patch.size == 0:
         return box
     difference = patch - np.median(patch)
-    polarity = _text_polarity(difference)
+    polarity = text_polarity(difference)
     if polarity == 0:
         return box
     signed = difference * polarity

@@ -1,0 +1,121 @@
+"""Lines of a block of identifiers that no engine read.
+
+Modalities burn identifiers as a block of lines in one corner (name, birth date, ID,
+accession), one above the other and aligned on one side. When an engine reads one
+line of the block as an identifier but misses the line above or below it (small text,
+outlined letters that OCR sees as a bar), that line is almost surely an identifier
+too, and its pixels are where the block shows it: the next band of ink of the same
+height, aligned with the read line. Such a line becomes a PHI region of its own with no
+reading; stage 6 paints it like any other. Privacy first: an identifier left legible is
+the failure that matters most.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from anonymizer.job import Box, TextRegion, Verdict
+from anonymizer.text_ink import INK_CONTRAST, ink_extent, ink_off_the_line, text_polarity
+
+UNREAD_LINE = "unread line in a block of identifier lines"
+# Lines of unknown words are PHI by default, not by evidence: they anchor no block.
+UNREAD_WORDS = ("unrecognised", "text policy")
+# The next line starts within this many text heights of the read one; lines of a block
+# are this alike in height; a word space is narrower than a text height.
+MAX_LINE_GAP_HEIGHTS = 1.0
+LINE_HEIGHT_RANGE = (0.6, 1.5)
+MAX_ALIGNMENT_HEIGHTS = 1.0
+MIN_LINE_WIDTH_HEIGHTS = 1.5
+MIN_INK_PER_ROW = 2
+MAX_LINES_FOUND = 6
+# An unread line must not be mostly overlapped by a region an engine did read (that
+# region has its own verdict: clinical text is kept).
+MAX_OVERLAP_WITH_READ_TEXT = 0.3
+
+
+def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion], frame: int) -> list[TextRegion]:
+    """PHI regions for the lines directly above and below identifier lines (and above and
+    below those, up to MAX_LINES_FOUND) that hold aligned ink of the same height but that
+    no engine read."""
+    seeds = [r for r in regions if r.frame == frame and r.verdict is Verdict.PHI and r.in_border
+             and not r.reason.startswith(UNREAD_WORDS)]
+    taken = [r.box for r in regions if r.frame == frame]
+    found: list[TextRegion] = []
+    while seeds and len(found) < MAX_LINES_FOUND:
+        seed = seeds.pop(0)
+        line = ink_extent(grey, seed.box)
+        for direction in (-1, 1):
+            candidate = _next_line(grey, line, direction)
+            if candidate is None or any(_overlap(candidate, box) > MAX_OVERLAP_WITH_READ_TEXT for box in taken):
+                continue
+            region = TextRegion(box=candidate, text="", confidence=0.0, engines=(), frame=frame,
+                                verdict=Verdict.PHI, reason=UNREAD_LINE, in_border=seed.in_border)
+            found.append(region)
+            taken.append(candidate)
+            seeds.append(region)
+    return found
+
+
+def _next_line(grey: np.ndarray, line: Box, direction: int) -> Box | None:
+    """The band of ink of about the line's height just above (-1) or below (+1) it,
+    aligned with it on the left or the right, or None."""
+    height = line.height
+    reach = int(round((MAX_LINE_GAP_HEIGHTS + LINE_HEIGHT_RANGE[1]) * height))
+    top = max(line.top - reach, 0) if direction < 0 else line.bottom
+    bottom = line.top if direction < 0 else min(line.bottom + reach, grey.shape[0])
+    left = max(line.left - height, 0)
+    right = min(line.right + 3 * height, grey.shape[1])
+    strip = grey[top:bottom, left:right].astype(np.int16)
+    if strip.size == 0:
+        return None
+    # The read line's letters against the background around them (a tight box of bold
+    # letters is more ink than background).
+    around = grey[max(line.top - height, 0):line.bottom + height, max(line.left - height, 0):line.right + height]
+    polarity = text_polarity(grey[line.top:line.bottom, line.left:line.right].astype(np.int16) - np.median(around))
+    if polarity == 0:
+        return None
+    ink = (strip - np.median(strip)) * polarity > INK_CONTRAST
+    # Rows are judged under the read line's own columns: anatomy beside the block does
+    # not make them one long band.
+    inked_rows = ink[:, :line.right - left].sum(axis=1) >= MIN_INK_PER_ROW
+    rows = np.flatnonzero(inked_rows)
+    if rows.size == 0:
+        return None
+    # The run of inked rows nearest the line, which must end before the strip does (a
+    # line, not anatomy going on).
+    runs = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+    run = runs[-1] if direction < 0 else runs[0]
+    if (direction < 0 and run[0] == 0) or (direction > 0 and run[-1] == strip.shape[0] - 1):
+        return None
+    gap = (strip.shape[0] - 1 - run[-1]) if direction < 0 else run[0]
+    if gap > MAX_LINE_GAP_HEIGHTS * height:
+        return None
+    run_height = run[-1] - run[0] + 1
+    if not LINE_HEIGHT_RANGE[0] * height <= run_height <= LINE_HEIGHT_RANGE[1] * height:
+        return None
+    columns = np.flatnonzero(ink[run[0]:run[-1] + 1].any(axis=0))
+    pieces = np.split(columns, np.flatnonzero(np.diff(columns) > height) + 1)
+    aligned_left = [p for p in pieces if abs(left + p[0] - line.left) <= MAX_ALIGNMENT_HEIGHTS * height]
+    aligned_right = [p for p in pieces if abs(left + p[-1] + 1 - line.right) <= MAX_ALIGNMENT_HEIGHTS * height]
+    # Pieces are split at gaps wider than a text height (a word space is narrower): the
+    # aligned piece is the line.
+    aligned = aligned_left[:1] or aligned_right[-1:]
+    if not aligned:
+        return None
+    chosen = aligned[0]
+    box = Box(left + int(chosen.min()), top + int(run[0]), int(chosen.max() - chosen.min()) + 1, int(run_height))
+    if box.width < MIN_LINE_WIDTH_HEIGHTS * height:
+        return None
+    inked = ink[run[0]:run[-1] + 1, box.left - left:box.right - left].any(axis=0)
+    off_line = ink_off_the_line(grey, box)[box.left:box.right]
+    if (inked & off_line).sum() > inked.sum() / 2:
+        return None  # anatomy reaching into the band, not a line of text
+    return box
+
+
+def _overlap(box: Box, other: Box) -> float:
+    width = min(box.right, other.right) - max(box.left, other.left)
+    height = min(box.bottom, other.bottom) - max(box.top, other.top)
+    if width <= 0 or height <= 0:
+        return 0.0
+    return width * height / (box.width * box.height)

@@ -1,0 +1,72 @@
+"""Lines of an identifier block that no engine read (ocr/blocks.py), on a real CT."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from pydicom.data import get_testdata_file
+
+from anonymizer.job import Box, TextRegion, Verdict
+from ocr.blocks import UNREAD_LINE, unread_lines_of_identifier_blocks
+
+LINES = ("KOWALSKI ANNA", "DOB: 07/13/1980", "MRN 4415086")
+
+
+def _ct_with_block(lines=LINES) -> tuple[np.ndarray, list[Box]]:
+    """CT_small as an 8-bit 512 px view, with a block of lines burned in its top left."""
+    import pydicom
+
+    pixels = pydicom.dcmread(get_testdata_file("CT_small.dcm")).pixel_array.astype(np.float32)
+    view = cv2.resize(cv2.normalize(pixels, None, 0, 180, cv2.NORM_MINMAX), (512, 512)).astype(np.uint8)
+    boxes = []
+    for number, text in enumerate(lines):
+        mask = np.zeros_like(view)
+        cv2.putText(mask, text, (6, 22 + 20 * number), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1, cv2.LINE_8)
+        view[mask > 0] = 255
+        ys, xs = np.nonzero(mask)
+        boxes.append(Box(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)))
+    return view, boxes
+
+
+def _region(box: Box, verdict=Verdict.PHI, reason="matches a header date") -> TextRegion:
+    return TextRegion(box=box, text="", confidence=0.9, engines=("rapidocr",), frame=0,
+                      verdict=verdict, reason=reason, in_border=True)
+
+
+def _covers(found: Box, truth: Box) -> bool:
+    return (found.left <= truth.left + 1 and found.top <= truth.top + 1
+            and found.right >= truth.right - 1 and found.bottom >= truth.bottom - 1)
+
+
+def test_the_lines_above_and_below_a_read_identifier_are_found():
+    view, (name, date, mrn) = _ct_with_block()
+    read = Box(date.left - 2, date.top - 3, date.width + 4, date.height + 6)  # an OCR box, looser than the ink
+    found = unread_lines_of_identifier_blocks(view, [_region(read)], 0)
+    assert len(found) == 2
+    assert all(r.verdict is Verdict.PHI and r.reason == UNREAD_LINE and r.in_border for r in found)
+    assert any(_covers(r.box, name) for r in found) and any(_covers(r.box, mrn) for r in found)
+    assert all(r.box.height <= 1.5 * date.height for r in found), "one line each, not the anatomy below"
+
+
+def test_lines_of_a_block_are_found_one_after_another():
+    view, boxes = _ct_with_block(LINES + ("ACC A315871",))
+    found = unread_lines_of_identifier_blocks(view, [_region(boxes[0])], 0)
+    assert [any(_covers(r.box, box) for r in found) for box in boxes[1:]] == [True, True, True]
+
+
+@pytest.mark.parametrize("why", ["clinical text read there", "no evidence in the read line", "not a line"])
+def test_no_line_is_added_without_an_identifier_beside_it_or_over_read_or_non_text_ink(why):
+    view, (name, date, mrn) = _ct_with_block()
+    regions = [_region(date)]
+    if why == "clinical text read there":
+        regions += [_region(name, Verdict.SAFE, "clinical or technical vocabulary"),
+                    _region(mrn, Verdict.SAFE, "clinical or technical vocabulary")]
+    elif why == "no evidence in the read line":
+        regions = [_region(date, reason="unrecognised words (redacted unless known safe)")]
+    else:
+        view[:date.top - 2] = 0
+        view[date.bottom + 2:] = 0
+        cv2.circle(view, (40, date.top - 40), 36, 255, -1)     # bright shapes beside the block,
+        cv2.circle(view, (60, date.bottom + 44), 38, 255, -1)  # higher than a line: anatomy
+    assert unread_lines_of_identifier_blocks(view, regions, 0) == []
