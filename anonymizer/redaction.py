@@ -38,9 +38,10 @@ def should_redact(region: TextRegion, config: PipelineConfig) -> bool:
 
 
 # OCR boxes can stop short of a line's first or last characters (a missed "MR" before an
-# ID, a surname the detector skipped). A PHI box grows along its line over ink that
+# ID, a surname the detector skipped, a given name after a surname read alone: nine
+# letters are about five text heights). A PHI box grows along its line over ink that
 # continues it, by at most this many text heights on each side.
-MAX_GROWTH_HEIGHTS = 3.0
+MAX_GROWTH_HEIGHTS = 6.0
 
 
 def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True, ink_of: Box | None = None,
