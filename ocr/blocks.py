@@ -15,11 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from anonymizer.job import Box, TextRegion, Verdict
+from anonymizer.phi.classify import PHI_WITHOUT_EVIDENCE
 from anonymizer.text_ink import INK_CONTRAST, ink_extent, ink_off_the_line, text_polarity
 
 UNREAD_LINE = "unread line in a block of identifier lines"
-# Lines of unknown words are PHI by default, not by evidence: they anchor no block.
-UNREAD_WORDS = ("unrecognised", "text policy")
 # The next line starts within this many text heights of the read one; lines of a block
 # are this alike in height; a word space is narrower than a text height.
 MAX_LINE_GAP_HEIGHTS = 1.0
@@ -37,8 +36,9 @@ def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion
     """PHI regions for the lines directly above and below identifier lines (and above and
     below those, up to MAX_LINES_FOUND) that hold aligned ink of the same height but that
     no engine read."""
+    # Lines of unknown words are PHI by default, not by evidence: they anchor no block.
     seeds = [r for r in regions if r.frame == frame and r.verdict is Verdict.PHI and r.in_border
-             and not r.reason.startswith(UNREAD_WORDS)]
+             and not r.reason.startswith(PHI_WITHOUT_EVIDENCE)]
     taken = [r.box for r in regions if r.frame == frame]
     found: list[TextRegion] = []
     while seeds and len(found) < MAX_LINES_FOUND:
@@ -46,7 +46,7 @@ def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion
         line = ink_extent(grey, seed.box)
         for direction in (-1, 1):
             candidate = _next_line(grey, line, direction)
-            if candidate is None or any(_overlap(candidate, box) > MAX_OVERLAP_WITH_READ_TEXT for box in taken):
+            if candidate is None or any(candidate.intersection_area(box) > MAX_OVERLAP_WITH_READ_TEXT * candidate.area for box in taken):
                 continue
             region = TextRegion(box=candidate, text="", confidence=0.0, engines=(), frame=frame,
                                 verdict=Verdict.PHI, reason=UNREAD_LINE, in_border=seed.in_border)
@@ -111,11 +111,3 @@ def _next_line(grey: np.ndarray, line: Box, direction: int) -> Box | None:
     if (inked & off_line).sum() > inked.sum() / 2:
         return None  # anatomy reaching into the band, not a line of text
     return box
-
-
-def _overlap(box: Box, other: Box) -> float:
-    width = min(box.right, other.right) - max(box.left, other.left)
-    height = min(box.bottom, other.bottom) - max(box.top, other.top)
-    if width <= 0 or height <= 0:
-        return 0.0
-    return width * height / (box.width * box.height)

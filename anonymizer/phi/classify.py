@@ -63,11 +63,15 @@ def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | Non
     return Verdict.PHI, "unrecognised words (redacted unless known safe)"
 
 
+# Reasons of PHI verdicts given by default, not by evidence (no value, pattern or label).
+PHI_WITHOUT_EVIDENCE = ("unrecognised", "text policy")
+
+
 def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model: Path | None = None) -> None:
     """Every engine's reading counts: evidence in any reading makes the box PHI; it is
     safe only when some reading is wholly safe (PP-OCR drops spaces that Tesseract keeps)."""
     verdicts = [classify_text(text, hints, policy, ner_model) for text in (region.readings or (region.text,))]
-    evidence_found = [v for v in verdicts if v[0] is Verdict.PHI and not v[1].startswith(("unrecognised", "text policy"))]
+    evidence_found = [v for v in verdicts if v[0] is Verdict.PHI and not v[1].startswith(PHI_WITHOUT_EVIDENCE)]
     if evidence_found:
         region.verdict, region.reason = evidence_found[0]
         return
