@@ -19,7 +19,7 @@ from rapidfuzz.distance import Levenshtein
 from anonymizer.job import PhiHints, TextRegion
 from anonymizer.phi.classify import alnum_count
 from anonymizer.phi.patterns import PHI_LABELS
-from anonymizer.text_ink import text_ink_columns
+from anonymizer.text_ink import grey_view, text_ink_columns
 
 # One or more labels at the start of a reading: "DOB:", "PATIENT NAME:", "MRN".
 _LEADING_LABELS = re.compile(rf"\s*(?:{PHI_LABELS.pattern}\s*)+", re.IGNORECASE)
@@ -56,7 +56,7 @@ def value_start(view: np.ndarray, region: TextRegion, hints: PhiHints) -> int | 
     box = region.box
     if label.kind == "alone":
         return box.right
-    grey = view if view.ndim == 2 else view.mean(axis=-1)
+    grey = grey_view(view)
     band = grey[box.top:box.bottom].astype(np.int16)
     if band.size == 0:
         return None

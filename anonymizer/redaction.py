@@ -13,7 +13,7 @@ from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
 from anonymizer.labels import value_start
 from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
-from anonymizer.text_ink import ink_extent, ink_off_the_line, text_ink_columns
+from anonymizer.text_ink import grey_view, ink_extent, ink_off_the_line, text_ink_columns
 from anonymizer.verification import verify_redactions
 
 # A frame "shows" a region found on another frame when the 8-bit view of the box differs
@@ -48,7 +48,7 @@ def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True, ink_of: 
                     kept: tuple[Box, ...] = ()) -> Box:
     """``ink_of``: the box whose letters show what the line's ink is like (default: box).
     ``kept``: text kept on the frame (clinical lines, labels): growth stops at it."""
-    grey = view if view.ndim == 2 else view.mean(axis=-1)
+    grey = grey_view(view)
     band = grey[box.top:box.bottom].astype(np.int16)
     if band.size == 0:
         return box
@@ -117,8 +117,7 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
             region.verdict, region.reason = Verdict.SAFE, LABEL_ALONE
             continue
         if region.frame not in greys:
-            frame = job.view[region.frame]
-            greys[region.frame] = frame if frame.ndim == 2 else frame.mean(axis=-1)
+            greys[region.frame] = grey_view(job.view[region.frame])
         box = ink_extent(greys[region.frame], painted).padded(config.padding, rows, cols)
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True

@@ -21,6 +21,11 @@ PEAK_RANGE = (0.75, 1.25)  # of the median strongest ink of the box's text colum
 MAX_EDGE_INKED_TEXT_COLUMNS = 0.1
 
 
+def grey_view(view: np.ndarray) -> np.ndarray:
+    """A frame's 8-bit view as one channel (the mean of RGB), as the ink measures read it."""
+    return view if view.ndim == 2 else view.mean(axis=-1)
+
+
 def text_polarity(difference: np.ndarray) -> int:
     """+1 for text brighter than the background (``difference`` from it), -1 for darker,
     0 for no ink at all."""

@@ -35,11 +35,11 @@ MAX_OVERLAP_WITH_READ_TEXT = 0.3
 def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion], frame: int) -> list[TextRegion]:
     """PHI regions for the lines directly above and below identifier lines (and above and
     below those, up to MAX_LINES_FOUND) that hold aligned ink of the same height but that
-    no engine read."""
+    no engine read. ``regions``: those read on this frame."""
     # Lines of unknown words are PHI by default, not by evidence: they anchor no block.
-    seeds = [r for r in regions if r.frame == frame and r.verdict is Verdict.PHI and r.in_border
-             and not r.reason.startswith(PHI_WITHOUT_EVIDENCE)]
-    taken = [r.box for r in regions if r.frame == frame]
+    seeds = [r for r in regions
+             if r.verdict is Verdict.PHI and r.in_border and not r.reason.startswith(PHI_WITHOUT_EVIDENCE)]
+    taken = [r.box for r in regions]
     found: list[TextRegion] = []
     while seeds and len(found) < MAX_LINES_FOUND:
         seed = seeds.pop(0)

@@ -10,6 +10,7 @@ from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import Job, TextRegion, Verdict
 from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, alnum_count, classify_region
 from anonymizer.phi.ner import ner_model_dir
+from anonymizer.text_ink import grey_view
 from ocr.blocks import unread_lines_of_identifier_blocks
 from ocr.merge import merge_boxes, word_in_line
 from ocr.plausibility import is_plausible_text
@@ -79,9 +80,8 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
                 reread(region, engines, job, config)
             frame_regions.append(region)
         keep_fragments_of_clinical_lines(frame_regions)
-        view = job.view[frame_index]
-        grey = view if view.ndim == 2 else view.mean(axis=-1)
-        frame_regions.extend(unread_lines_of_identifier_blocks(grey, frame_regions, frame_index))
+        frame_regions.extend(unread_lines_of_identifier_blocks(grey_view(job.view[frame_index]), frame_regions,
+                                                               frame_index))
         job.regions.extend(frame_regions)
     for name in sorted(failed):
         job.report.warnings.append(f"OCR engine {name} failed on this file; the other engines' results are used")

@@ -8,6 +8,7 @@ from pydicom import Dataset
 from pydicom.pixels import apply_color_lut
 
 from anonymizer.pixels.syntax import keeps_stored_colour
+from anonymizer.text_ink import grey_view
 
 
 def value_range(pixels: np.ndarray, ds: Dataset | None) -> tuple[int, int]:
@@ -79,7 +80,7 @@ SURROUNDING_INK_CONTRAST = 48
 
 
 def _surroundings_without_ink(crop: np.ndarray, mask: np.ndarray, view: np.ndarray, radius: int) -> np.ndarray:
-    grey = view if view.ndim == 2 else view.mean(axis=-1)
+    grey = grey_view(view)
     size = 2 * radius + 3
     near = cv2.dilate(mask.astype(np.uint8), np.ones((size, size), np.uint8)) > 0
     count, patches = cv2.connectedComponents(near.astype(np.uint8))
