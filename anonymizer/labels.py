@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from anonymizer.job import PhiHints, TextRegion
+from anonymizer.job import Box, PhiHints, TextRegion
 from anonymizer.phi.classify import alnum_count
 from anonymizer.phi.patterns import PHI_LABELS
-from anonymizer.text_ink import grey_view, text_ink_columns
+from anonymizer.text_ink import grey_view, ink_extent, text_ink_columns
 
 # One or more labels at the start of a reading: "DOB:", "PATIENT NAME:", "MRN".
 _LEADING_LABELS = re.compile(rf"\s*(?:{PHI_LABELS.pattern}\s*)+", re.IGNORECASE)
@@ -91,6 +91,38 @@ def value_start(view: np.ndarray, region: TextRegion, hints: PhiHints) -> int | 
     return value_left if chosen is None else min(chosen[1], value_left)
 
 
+# Where no engine boxed a label alone, stage 5 reads again, cut out alone, the start of the
+# line up to each of its widest gaps (at most this many) in the line's first part (a
+# label is at most this share of its line, at least a text height wide).
+LABEL_GAPS_READ = 2
+MAX_LABEL_SHARE = 0.6
+
+
+def label_end_unread(region: TextRegion, hints: PhiHints) -> bool:
+    """Whether the readings say where a leading label ends only by a share of characters,
+    or not at all: then the pixels alone cannot place the cut."""
+    label = _label_end(region, hints)
+    return label is None or label.kind == "share"
+
+
+def possible_labels(view: np.ndarray, region: TextRegion) -> list[Box]:
+    """Boxes from the start of the region's text to each of the widest gaps in its ink in
+    the line's first part, rightmost first: where a label may end."""
+    grey = grey_view(view)
+    box = region.box
+    # Gaps as value_start finds them, in the region's band (in a band as tight as the
+    # letters, a vertical stroke fills its column and would not count as ink).
+    band = grey[box.top:box.bottom].astype(np.int16)
+    if band.size == 0:
+        return []
+    inked = text_ink_columns(band, box)[box.left:box.right]
+    gaps = [(box.left + start, box.left + stop) for start, stop in _blank_runs(inked)]
+    line = ink_extent(grey, box)
+    candidates = [gap for gap in gaps if line.left + line.height <= gap[0] <= line.left + MAX_LABEL_SHARE * line.width]
+    widest = sorted(candidates, key=lambda gap: (gap[0] - gap[1], gap[0]))[:LABEL_GAPS_READ]
+    return [Box(line.left, line.top, start - line.left, line.height) for start, _ in sorted(widest, reverse=True)]
+
+
 def _value_part_left(region: TextRegion, label: LabelEnd) -> int | None:
     """The left edge of a part that reads the value alone: it starts between the label's
     end and a space and a character after it, holds no label, and runs to the line's end."""
@@ -128,18 +160,13 @@ def _label_end(region: TextRegion, hints: PhiHints) -> LabelEnd | None:
         if box.left > left + tolerance:
             alone.append(False)
             continue  # not at the start of the line
+        if reads_as_label_alone(text, hints):
+            words.append(LabelEnd(float(box.right), tolerance, "word"))
+            alone.append(True)
+            continue
         match = _LEADING_LABELS.match(text)
         if match is not None and not _keepable(text[:match.end()], hints):
             match = None  # "Pat" of "Pat Jones", or a header value that reads like a label
-        if match is not None and not text[match.end():].strip():
-            words.append(LabelEnd(float(box.right), tolerance, "word"))
-            alone.append(True)
-            continue
-        misread = _TOKEN_ALONE.fullmatch(text)
-        if misread is not None and _misread_label(misread.group(1), hints):
-            words.append(LabelEnd(float(box.right), tolerance, "word"))
-            alone.append(True)
-            continue
         # Beside a reading of the label alone, another engine's misreading of it ("AGC",
         # "ALCC _" with "ACC") is that label too: letters one edit from it, nothing else.
         alone.append(_letters_of_a_label(stripped, hints))
@@ -153,6 +180,16 @@ def _label_end(region: TextRegion, hints: PhiHints) -> LabelEnd | None:
     if alone and all(alone) and (words or _label_in_rereads(region, hints)):
         return LabelEnd(float(region.box.right), 0.0, "alone")
     return (words or shares or [None])[0]
+
+
+def reads_as_label_alone(text: str, hints: PhiHints) -> bool:
+    """A label and nothing else: read exactly ("DOB:", "PATIENT NAME:"; not a header value,
+    not "Pat" without a colon), or three letters one edit from a label, with a colon."""
+    match = _LEADING_LABELS.match(text)
+    if match is not None and _keepable(text[:match.end()], hints) and not text[match.end():].strip():
+        return True
+    misread = _TOKEN_ALONE.fullmatch(text)
+    return misread is not None and _misread_label(misread.group(1), hints)
 
 
 def _label_in_rereads(region: TextRegion, hints: PhiHints) -> bool:

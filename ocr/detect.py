@@ -12,6 +12,7 @@ from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, 
 from anonymizer.phi.ner import ner_model_dir
 from anonymizer.text_ink import grey_view
 from ocr.blocks import unread_lines_of_identifier_blocks
+from ocr.label_reading import read_leading_label
 from ocr.merge import merge_boxes, word_in_line
 from ocr.plausibility import is_plausible_text
 from ocr.reading import read_crop, read_frame
@@ -82,6 +83,9 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
         keep_fragments_of_clinical_lines(frame_regions)
         frame_regions.extend(unread_lines_of_identifier_blocks(grey_view(job.view[frame_index]), frame_regions,
                                                                frame_index))
+        for region in frame_regions:
+            if region.in_border or config.scope == "everywhere":
+                read_leading_label(region, engines, job.view[frame_index], job.phi_hints, config)
         job.regions.extend(frame_regions)
     for name in sorted(failed):
         job.report.warnings.append(f"OCR engine {name} failed on this file; the other engines' results are used")

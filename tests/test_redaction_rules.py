@@ -386,3 +386,39 @@ def test_rows_and_columns_around_a_boxs_text_are_not_painted():
     assert ink_extent(grey_letters, wide).left <= inked[0], "grey letters beside brighter anatomy are ink"
     narrowed = ink_extent(view, wide)
     assert inked[0] - 1 <= narrowed.left <= inked[0] and inked[-1] + 1 <= narrowed.right <= inked[-1] + 2
+
+
+def test_a_label_that_no_engine_boxed_alone_is_found_by_reading_the_lines_start_alone(config):
+    import cv2
+
+    from anonymizer.job import Box, PhiHints
+    from anonymizer.labels import value_start
+    from ocr.label_reading import read_leading_label
+    from ocr.registry import load_engines
+
+    engines, _ = load_engines(("rapidocr", "tesseract"), None)
+
+    def read(text, reading, hints):
+        view, inked = _line(text)
+        box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
+        region = _region(box, (box, reading))  # the whole line one word box, garbled
+        read_leading_label(region, engines, view, hints, config)
+        return view, inked, region
+
+    # MR_small_RLE_3 of the pixel benchmark: "DOB:" read as "Dp±:" glued to the date.
+    view, inked, region = read("DOB: 07/13/1980", "Dp±:07/13/1980", PhiHints())
+    assert [text.strip() for _, text in region.parts[1:]] == ["DOB:"]
+    (label_width, _), _ = cv2.getTextSize("DOB: ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    date_ink = int(inked[inked >= 4 + label_width][0])
+    start = value_start(view, region, PhiHints())
+    assert start is not None and date_ink - 3 <= start <= date_ink, "painted from the date's first ink"
+    # CT_small_0: an MRN whose label and number no engine read.
+    view, inked, region = read("MRN 4415086", "NZeaa", PhiHints())
+    (label_width, _), _ = cv2.getTextSize("MRN ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    start = value_start(view, region, PhiHints())
+    assert start is not None and start <= int(inked[inked >= 4 + label_width][0])
+    # Not labels: a surname that is a header value, a name line, a name after "PAT".
+    for text, hints in (("DOE 07/13/1980", PhiHints(names={"DOE"})), ("KOWALSKI ANNA", PhiHints()),
+                        ("PAT JONES 4415", PhiHints())):
+        view, inked, region = read(text, text.replace(" ", ""), hints)
+        assert len(region.parts) == 1 and value_start(view, region, hints) is None, text

@@ -1,0 +1,51 @@
+"""Stage 5: read the start of an identifier line again, cut out alone, to find its label.
+
+"DOB: 04/15/1990" is painted from the date on when an engine boxed "DOB:" alone; when
+both read the line as one word ("Dp±:08/14/1972", "MRS" for an unread MRN), the pixels
+alone cannot say which gap ends the label, and the whole line would be painted. The
+line's start up to each of its widest gaps is cut out with nothing of the value in it,
+enlarged and read as one line; a reading that is a label and nothing else becomes a part
+of the region (a box of the label alone), and stage 6 cuts at that gap as for any label
+an engine boxed alone. A cut-out that holds any of the value reads more than a label.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from anonymizer.config import PipelineConfig
+from anonymizer.job import Box, PhiHints, TextRegion, Verdict
+from anonymizer.labels import label_end_unread, possible_labels, reads_as_label_alone
+from ocr.reading import CROP_CONTEXT_PX, read_crop
+
+LABEL_READ_SCALE = 3.0
+
+
+def read_leading_label(region: TextRegion, engines, view: np.ndarray, hints: PhiHints,
+                       config: PipelineConfig) -> None:
+    if region.verdict is not Verdict.PHI or not label_end_unread(region, hints):
+        return
+    for label in possible_labels(view, region):
+        try:
+            found = read_crop(engines, _alone(view, label), Box(CROP_CONTEXT_PX, CROP_CONTEXT_PX, label.width,
+                                                                label.height), LABEL_READ_SCALE, as_label=True)
+        except Exception:  # noqa: BLE001 - no reading: the whole line is painted
+            return
+        readings = [b.text for b in found if b.confidence >= config.confidence and reads_as_label_alone(b.text, hints)]
+        if readings:
+            label_box = Box(region.box.left, label.top, label.right - region.box.left, label.height)
+            region.parts = region.parts + ((label_box, readings[0]),)
+            return
+
+
+def _alone(view: np.ndarray, box: Box) -> np.ndarray:
+    """The box's pixels with a margin of the line's background and nothing else: no
+    letter of the value beside it, no line above or below."""
+    patch = view[box.top:box.bottom, box.left:box.right]
+    # Around the box, not in it: a tight box of bold letters is more ink than background.
+    around = view[max(box.top - box.height, 0):box.bottom + box.height, max(box.left - box.height, 0):box.right + box.height]
+    background = np.median(around.reshape(-1, *around.shape[2:]), axis=0)
+    value = tuple(float(v) for v in np.atleast_1d(background))
+    return cv2.copyMakeBorder(np.ascontiguousarray(patch), CROP_CONTEXT_PX, CROP_CONTEXT_PX, CROP_CONTEXT_PX,
+                              CROP_CONTEXT_PX, cv2.BORDER_CONSTANT, value=value * (3 if len(value) == 1 else 1))
