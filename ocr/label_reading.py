@@ -26,17 +26,23 @@ def read_leading_label(region: TextRegion, engines, view: np.ndarray, hints: Phi
                        config: PipelineConfig) -> None:
     if region.verdict is not Verdict.PHI or not label_end_unread(region, hints):
         return
+    # Engines with a one-line label mode first (Tesseract reads such a crop in about 7 ms,
+    # PP-OCR's recogniser in about 34): the next engine reads only what it could not.
+    readers = sorted(engines, key=lambda engine: not hasattr(engine, "read_label"))
     for label in possible_labels(view, region):
-        try:
-            found = read_crop(engines, _alone(view, label), Box(CROP_CONTEXT_PX, CROP_CONTEXT_PX, label.width,
-                                                                label.height), LABEL_READ_SCALE, as_label=True)
-        except Exception:  # noqa: BLE001 - no reading: the whole line is painted
-            return
-        readings = [b.text for b in found if b.confidence >= config.confidence and reads_as_label_alone(b.text, hints)]
-        if readings:
-            label_box = Box(region.box.left, label.top, label.right - region.box.left, label.height)
-            region.parts = region.parts + ((label_box, readings[0]),)
-            return
+        alone = _alone(view, label)
+        inner = Box(CROP_CONTEXT_PX, CROP_CONTEXT_PX, label.width, label.height)
+        for engine in readers:
+            try:
+                found = read_crop((engine,), alone, inner, LABEL_READ_SCALE, as_label=True)
+            except Exception:  # noqa: BLE001 - no reading: the whole line is painted
+                continue
+            readings = [b.text for b in found
+                        if b.confidence >= config.confidence and reads_as_label_alone(b.text, hints)]
+            if readings:
+                label_box = Box(region.box.left, label.top, label.right - region.box.left, label.height)
+                region.parts = region.parts + ((label_box, readings[0]),)
+                return
 
 
 def _alone(view: np.ndarray, box: Box) -> np.ndarray:
