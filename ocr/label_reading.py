@@ -17,6 +17,7 @@ import numpy as np
 from anonymizer.config import PipelineConfig
 from anonymizer.job import Box, PhiHints, TextRegion, Verdict
 from anonymizer.labels import label_end_unread, possible_labels, reads_as_label_alone
+from anonymizer.phi.classify import alnum_count
 from ocr.reading import CROP_CONTEXT_PX, read_crop
 
 LABEL_READ_SCALE = 3.0
@@ -26,23 +27,53 @@ def read_leading_label(region: TextRegion, engines, view: np.ndarray, hints: Phi
                        config: PipelineConfig) -> None:
     if region.verdict is not Verdict.PHI or not label_end_unread(region, hints):
         return
-    # Engines with a one-line label mode first (Tesseract reads such a crop in about 7 ms,
-    # PP-OCR's recogniser in about 34): the next engine reads only what it could not.
-    readers = sorted(engines, key=lambda engine: not hasattr(engine, "read_label"))
     for label in possible_labels(view, region):
-        alone = _alone(view, label)
-        inner = Box(CROP_CONTEXT_PX, CROP_CONTEXT_PX, label.width, label.height)
-        for engine in readers:
-            try:
-                found = read_crop((engine,), alone, inner, LABEL_READ_SCALE, as_label=True)
-            except Exception:  # noqa: BLE001 - no reading: the whole line is painted
-                continue
-            readings = [b.text for b in found
-                        if b.confidence >= config.confidence and reads_as_label_alone(b.text, hints)]
-            if readings:
-                label_box = Box(region.box.left, label.top, label.right - region.box.left, label.height)
-                region.parts = region.parts + ((label_box, readings[0]),)
-                return
+        reading = _label_reading(engines, view, label, hints, config)
+        if reading is not None:
+            label_box = Box(region.box.left, label.top, label.right - region.box.left, label.height)
+            region.parts = region.parts + ((label_box, reading),)
+            return
+
+
+def _label_reading(engines, view: np.ndarray, box: Box, hints: PhiHints, config: PipelineConfig) -> str | None:
+    """The label the box, cut out alone, reads as, and nothing more, or None. Engines with
+    a one-line label mode read first (Tesseract reads such a crop in about 7 ms, PP-OCR's
+    recogniser in about 34); a crop that one engine reads as more than a label (a name,
+    a number) is not read by the others."""
+    alone = _alone(view, box)
+    inner = Box(CROP_CONTEXT_PX, CROP_CONTEXT_PX, box.width, box.height)
+    readings: list[str] = []
+    for engine in sorted(engines, key=lambda engine: not hasattr(engine, "read_label")):
+        try:
+            found = read_crop((engine,), alone, inner, LABEL_READ_SCALE, as_label=True)
+        except Exception:  # noqa: BLE001 - an engine that fails reads nothing here
+            continue
+        readings += [b.text for b in found if b.confidence >= config.confidence and b.text.strip()]
+        if any(_more_than_a_label(text, hints) for text in readings):
+            return None
+    return _a_label_and_nothing_more(readings, hints)
+
+
+MAX_LABEL_CHARACTERS = 4  # "DOB:", "MRN", "ACC", "SSN#", or a misreading of one
+
+
+def _more_than_a_label(text: str, hints: PhiHints) -> bool:
+    if any(c.isdigit() for c in text):
+        return True
+    return alnum_count(text) > MAX_LABEL_CHARACTERS and not reads_as_label_alone(text, hints)
+
+
+def _a_label_and_nothing_more(readings: list[str], hints: PhiHints) -> str | None:
+    """The longest reading of a label alone, if no engine read more characters than it or
+    any digit: a crop that took in a sliver of the value ("MRN3" read "MRN:" by one
+    engine) reads as more than the label to another ("MRNE")."""
+    labels = [text for text in readings if reads_as_label_alone(text, hints)]
+    if not labels:
+        return None
+    longest = max(labels, key=alnum_count)
+    if any(c.isdigit() for text in readings for c in text):
+        return None
+    return longest if all(alnum_count(text) <= alnum_count(longest) for text in readings) else None
 
 
 def _alone(view: np.ndarray, box: Box) -> np.ndarray:

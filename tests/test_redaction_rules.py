@@ -422,3 +422,15 @@ def test_a_label_that_no_engine_boxed_alone_is_found_by_reading_the_lines_start_
                         ("PAT JONES 4415", PhiHints())):
         view, inked, region = read(text, text.replace(" ", ""), hints)
         assert len(region.parts) == 1 and value_start(view, region, hints) is None, text
+
+
+def test_a_crop_read_as_a_label_by_one_engine_and_as_more_by_another_is_no_label():
+    from anonymizer.job import PhiHints
+    from ocr.label_reading import _a_label_and_nothing_more
+
+    # MR_small_1 of the pixel benchmark: the crop took in a sliver of the MRN's first digit.
+    assert _a_label_and_nothing_more(["MRN:", "MRNE"], PhiHints()) is None
+    assert _a_label_and_nothing_more(["DOB:", "DOB:1"], PhiHints()) is None
+    assert _a_label_and_nothing_more(["MRN", "MRA"], PhiHints()) == "MRN"  # a misreading of the same letters
+    assert _a_label_and_nothing_more(["DOB:"], PhiHints()) == "DOB:"
+    assert _a_label_and_nothing_more(["DOE"], PhiHints(names={"DOE"})) is None
