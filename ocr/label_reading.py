@@ -17,7 +17,9 @@ import numpy as np
 from anonymizer.config import PipelineConfig
 from anonymizer.job import Box, PhiHints, TextRegion, Verdict
 from anonymizer.labels import label_end_unread, possible_labels, reads_as_label_alone
+from anonymizer.phi.allow_list import tokens
 from anonymizer.phi.classify import alnum_count
+from anonymizer.phi.fuzzy import header_match
 from ocr.reading import CROP_CONTEXT_PX, read_crop
 
 LABEL_READ_SCALE = 3.0
@@ -25,7 +27,7 @@ LABEL_READ_SCALE = 3.0
 
 def read_leading_label(region: TextRegion, engines, view: np.ndarray, hints: PhiHints,
                        config: PipelineConfig) -> None:
-    if region.verdict is not Verdict.PHI or not label_end_unread(region, hints):
+    if region.verdict is not Verdict.PHI or not label_end_unread(region, hints) or _starts_with_a_name(region, hints):
         return
     for label in possible_labels(view, region):
         reading = _label_reading(engines, view, label, hints, config)
@@ -33,6 +35,13 @@ def read_leading_label(region: TextRegion, engines, view: np.ndarray, hints: Phi
             label_box = Box(region.box.left, label.top, label.right - region.box.left, label.height)
             region.parts = region.parts + ((label_box, reading),)
             return
+
+
+def _starts_with_a_name(region: TextRegion, hints: PhiHints) -> bool:
+    """A line that some engine read as starting with a header name ("KOWALSKI ANNA") has
+    no label before it: not read again."""
+    first_words = [tokens(text)[0] for text in region.readings if tokens(text)]
+    return any(header_match(word, hints) == "name" for word in first_words)
 
 
 def _label_reading(engines, view: np.ndarray, box: Box, hints: PhiHints, config: PipelineConfig) -> str | None:

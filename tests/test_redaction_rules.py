@@ -434,3 +434,27 @@ def test_a_crop_read_as_a_label_by_one_engine_and_as_more_by_another_is_no_label
     assert _a_label_and_nothing_more(["MRN", "MRA"], PhiHints()) == "MRN"  # a misreading of the same letters
     assert _a_label_and_nothing_more(["DOB:"], PhiHints()) == "DOB:"
     assert _a_label_and_nothing_more(["DOE"], PhiHints(names={"DOE"})) is None
+
+
+def test_a_line_read_as_starting_with_a_header_name_is_not_read_again_for_a_label(config):
+    from anonymizer.job import Box, PhiHints
+    from ocr.label_reading import read_leading_label
+    from ocr.registry import load_engines
+
+    class Counting:
+        """Tesseract, counting the crops it is given."""
+
+        def __init__(self, engine):
+            self.engine, self.name, self.crops = engine, engine.name, 0
+
+        def read_label(self, image):
+            self.crops += 1
+            return self.engine.read_label(image)
+
+    tesseract = Counting(next(e for e in load_engines(("tesseract",), None)[0]))
+    view, inked = _line("KOWALSKI ANNA")
+    box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
+    read_leading_label(_region(box, (box, "KOWALSKI ANNA")), (tesseract,), view, PhiHints(names={"KOWALSKI"}), config)
+    assert tesseract.crops == 0
+    read_leading_label(_region(box, (box, "KOWALSKI ANNA")), (tesseract,), view, PhiHints(), config)
+    assert tesseract.crops >= 1, "without the header name, the line's start is read again"
