@@ -56,12 +56,7 @@ def value_start(view: np.ndarray, region: TextRegion, hints: PhiHints) -> int | 
     box = region.box
     if label.kind == "alone":
         return box.right
-    grey = grey_view(view)
-    band = grey[box.top:box.bottom].astype(np.int16)
-    if band.size == 0:
-        return None
-    inked = text_ink_columns(band, box)[box.left:box.right]
-    gaps = [(box.left + start, box.left + stop) for start, stop in _blank_runs(inked)]
+    gaps = _gaps(grey_view(view), box)
     end, tolerance = label.column, label.tolerance
     if label.kind == "word":
         # The label's word box ends at its last letter: the gap after it starts there, a
@@ -109,15 +104,10 @@ def possible_labels(view: np.ndarray, region: TextRegion) -> list[Box]:
     """Boxes from the start of the region's text to each of the widest gaps in its ink in
     the line's first part, rightmost first: where a label may end."""
     grey = grey_view(view)
-    box = region.box
     # Gaps as value_start finds them, in the region's band (in a band as tight as the
     # letters, a vertical stroke fills its column and would not count as ink).
-    band = grey[box.top:box.bottom].astype(np.int16)
-    if band.size == 0:
-        return []
-    inked = text_ink_columns(band, box)[box.left:box.right]
-    gaps = [(box.left + start, box.left + stop) for start, stop in _blank_runs(inked)]
-    line = ink_extent(grey, box)
+    gaps = _gaps(grey, region.box)
+    line = ink_extent(grey, region.box)
     candidates = [gap for gap in gaps if line.left + line.height <= gap[0] <= line.left + MAX_LABEL_SHARE * line.width]
     widest = sorted(candidates, key=lambda gap: (gap[0] - gap[1], gap[0]))[:LABEL_GAPS_READ]
     return [Box(line.left, line.top, start - line.left, line.height) for start, _ in sorted(widest, reverse=True)]
@@ -234,6 +224,16 @@ def _number(value: str) -> bool:
     characters = [c for c in value if c.isalnum()]
     digits = sum(c.isdigit() for c in characters)
     return digits >= MIN_MISREAD_VALUE_DIGITS and digits >= MIN_VALUE_DIGIT_SHARE * len(characters)
+
+
+def _gaps(grey: np.ndarray, box: Box) -> list[tuple[int, int]]:
+    """(start, stop) of each run of columns without ink like the box's text, between its
+    letters, in the box's band."""
+    band = grey[box.top:box.bottom].astype(np.int16)
+    if band.size == 0:
+        return []
+    inked = text_ink_columns(band, box)[box.left:box.right]
+    return [(box.left + start, box.left + stop) for start, stop in _blank_runs(inked)]
 
 
 def _blank_runs(inked: np.ndarray) -> list[tuple[int, int]]:

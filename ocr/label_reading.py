@@ -1,8 +1,9 @@
 """Stage 5: read the start of an identifier line again, cut out alone, to find its label.
 
 "DOB: 04/15/1990" is painted from the date on when an engine boxed "DOB:" alone; when
-both read the line as one word ("Dp±:08/14/1972", "MRS" for an unread MRN), the pixels
-alone cannot say which gap ends the label, and the whole line would be painted. The
+the engines read the line as one word ("MRn3791163"), garbled ("Dp±:08/14/1972") or not
+at all, the pixels alone cannot say which gap ends the label, and the whole line would
+be painted (or cut at the leftmost gap near a share of its characters). The
 line's start up to each of its widest gaps is cut out with nothing of the value in it,
 enlarged and read as one line; a reading that is a label and nothing else becomes a part
 of the region (a box of the label alone), and stage 6 cuts at that gap as for any label
