@@ -70,7 +70,8 @@ def _next_line(grey: np.ndarray, line: Box, direction: int) -> Box | None:
         return None
     # The read line's letters against the background around them (a tight box of bold
     # letters is more ink than background).
-    around = grey[max(line.top - height, 0):line.bottom + height, max(line.left - height, 0):line.right + height]
+    margin = line.padded(height, *grey.shape[:2])
+    around = grey[margin.top:margin.bottom, margin.left:margin.right]
     polarity = text_polarity(grey[line.top:line.bottom, line.left:line.right].astype(np.int16) - np.median(around))
     if polarity == 0:
         return None

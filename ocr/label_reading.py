@@ -91,7 +91,8 @@ def _alone(view: np.ndarray, box: Box) -> np.ndarray:
     letter of the value beside it, no line above or below."""
     patch = view[box.top:box.bottom, box.left:box.right]
     # Around the box, not in it: a tight box of bold letters is more ink than background.
-    around = view[max(box.top - box.height, 0):box.bottom + box.height, max(box.left - box.height, 0):box.right + box.height]
+    margin = box.padded(box.height, *view.shape[:2])
+    around = view[margin.top:margin.bottom, margin.left:margin.right]
     background = np.median(around.reshape(-1, *around.shape[2:]), axis=0)
     value = tuple(float(v) for v in np.atleast_1d(background))
     return cv2.copyMakeBorder(np.ascontiguousarray(patch), CROP_CONTEXT_PX, CROP_CONTEXT_PX, CROP_CONTEXT_PX,
