@@ -10,6 +10,7 @@ from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import Job, TextRegion, Verdict
 from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, alnum_count, classify_region
 from anonymizer.phi.ner import ner_model_dir
+from anonymizer.redaction import should_redact
 from anonymizer.text_ink import grey_view
 from ocr.blocks import unread_lines_of_identifier_blocks
 from ocr.label_reading import read_leading_label
@@ -84,7 +85,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
         frame_regions.extend(unread_lines_of_identifier_blocks(grey_view(job.view[frame_index]), frame_regions,
                                                                frame_index))
         for region in frame_regions:
-            if region.in_border or config.scope == "everywhere":
+            if should_redact(region, config):  # a label is kept only where stage 6 paints
                 read_leading_label(region, engines, job.view[frame_index], job.phi_hints, config)
         job.regions.extend(frame_regions)
     for name in sorted(failed):
