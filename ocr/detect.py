@@ -63,6 +63,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     rows, cols = job.view.shape[1:3]
     frames = distinct_frames(job, config)
     regions_of_interest = ultrasound_regions(job)
+    label_readings: dict = {}
     for frame_index in frames:
         boxes = [b for b in read_frame(engines, job.view[frame_index], failed)
                  if b.confidence >= config.confidence and is_plausible_text(b.box, b.text, rows, b.confidence)]
@@ -86,7 +87,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
                                                                frame_index))
         for region in frame_regions:
             if should_redact(region, config):  # a label is kept only where stage 6 paints
-                read_leading_label(region, engines, job.view[frame_index], job.phi_hints, config)
+                read_leading_label(region, engines, job.view[frame_index], job.phi_hints, config, label_readings)
         job.regions.extend(frame_regions)
     for name in sorted(failed):
         job.report.warnings.append(f"OCR engine {name} failed on this file; the other engines' results are used")

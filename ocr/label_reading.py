@@ -12,6 +12,8 @@ an engine boxed alone. A cut-out that holds any of the value reads more than a l
 
 from __future__ import annotations
 
+import hashlib
+
 import cv2
 import numpy as np
 
@@ -27,11 +29,18 @@ LABEL_READ_SCALE = 3.0
 
 
 def read_leading_label(region: TextRegion, engines, view: np.ndarray, hints: PhiHints,
-                       config: PipelineConfig) -> None:
+                       config: PipelineConfig, readings: dict | None = None) -> None:
+    """``readings``: what earlier cut-outs of this file read (cine frames repeat their
+    overlay over changing anatomy; an identical cut-out is not read twice)."""
     if region.verdict is not Verdict.PHI or not label_end_unread(region, hints) or _starts_with_a_name(region, hints):
         return
+    readings = {} if readings is None else readings
     for label in possible_labels(view, region):
-        reading = _label_reading(engines, view, label, hints, config)
+        alone = _alone(view, label)
+        key = (label, hashlib.blake2b(alone.tobytes(), digest_size=16).digest())
+        if key not in readings:
+            readings[key] = _label_reading(engines, alone, label, hints, config)
+        reading = readings[key]
         if reading is not None:
             label_box = Box(region.box.left, label.top, label.right - region.box.left, label.height)
             region.parts = region.parts + ((label_box, reading),)
@@ -45,12 +54,11 @@ def _starts_with_a_name(region: TextRegion, hints: PhiHints) -> bool:
     return any(header_match(word, hints) == "name" for word in first_words)
 
 
-def _label_reading(engines, view: np.ndarray, box: Box, hints: PhiHints, config: PipelineConfig) -> str | None:
-    """The label the box, cut out alone, reads as, and nothing more, or None. Engines with
-    a one-line label mode read first (Tesseract reads such a crop in about 7 ms, PP-OCR's
-    recogniser in about 34); a crop that one engine reads as more than a label (a name,
-    a number) is not read by the others."""
-    alone = _alone(view, box)
+def _label_reading(engines, alone: np.ndarray, box: Box, hints: PhiHints, config: PipelineConfig) -> str | None:
+    """The label that ``alone`` (the box cut out alone) reads as, and nothing more, or None.
+    Engines with a one-line label mode read first (Tesseract reads such a crop in about
+    7 ms, PP-OCR's recogniser in about 34); a crop that one engine reads as more than a
+    label (a name, a number) is not read by the others."""
     inner = Box(CROP_CONTEXT_PX, CROP_CONTEXT_PX, box.width, box.height)
     readings: list[str] = []
     for engine in sorted(engines, key=lambda engine: not hasattr(engine, "read_label")):

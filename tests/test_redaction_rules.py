@@ -436,25 +436,43 @@ def test_a_crop_read_as_a_label_by_one_engine_and_as_more_by_another_is_no_label
     assert _a_label_and_nothing_more(["DOE"], PhiHints(names={"DOE"})) is None
 
 
+class _CountingTesseract:
+    """Tesseract, counting the crops it is given to read as one line."""
+
+    def __init__(self):
+        from ocr.registry import load_engines
+
+        self.engine = load_engines(("tesseract",), None)[0][0]
+        self.name, self.crops = self.engine.name, 0
+
+    def read_label(self, image):
+        self.crops += 1
+        return self.engine.read_label(image)
+
+
 def test_a_line_read_as_starting_with_a_header_name_is_not_read_again_for_a_label(config):
     from anonymizer.job import Box, PhiHints
     from ocr.label_reading import read_leading_label
-    from ocr.registry import load_engines
 
-    class Counting:
-        """Tesseract, counting the crops it is given."""
-
-        def __init__(self, engine):
-            self.engine, self.name, self.crops = engine, engine.name, 0
-
-        def read_label(self, image):
-            self.crops += 1
-            return self.engine.read_label(image)
-
-    tesseract = Counting(next(e for e in load_engines(("tesseract",), None)[0]))
+    tesseract = _CountingTesseract()
     view, inked = _line("KOWALSKI ANNA")
     box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
     read_leading_label(_region(box, (box, "KOWALSKI ANNA")), (tesseract,), view, PhiHints(names={"KOWALSKI"}), config)
     assert tesseract.crops == 0
     read_leading_label(_region(box, (box, "KOWALSKI ANNA")), (tesseract,), view, PhiHints(), config)
     assert tesseract.crops >= 1, "without the header name, the line's start is read again"
+
+
+def test_a_label_cut_out_seen_again_on_another_frame_is_not_read_again(config):
+    from anonymizer.job import Box, PhiHints
+    from ocr.label_reading import read_leading_label
+
+    tesseract, readings = _CountingTesseract(), {}
+    view, inked = _line("DOB: 07/13/1980")
+    box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
+    first, second = _region(box, (box, "Dp±:07/13/1980")), _region(box, (box, "Dp±:07/13/1980"))
+    read_leading_label(first, (tesseract,), view, PhiHints(), config, readings)
+    crops = tesseract.crops
+    read_leading_label(second, (tesseract,), view, PhiHints(), config, readings)  # the next frame of a cine
+    assert crops >= 1 and tesseract.crops == crops
+    assert second.parts == first.parts and len(first.parts) == 2, "the same label part, read once"
