@@ -21,6 +21,12 @@ _ALNUM = re.compile(r"[A-Za-z0-9]")
 UPSCALE_BELOW_PX = 32  # boxes lower than this are read at 3x
 # A reading this unsure is the engine guessing at background texture, not text.
 LEGIBLE_CONFIDENCE = 0.3
+# A box whose rendering spans this few 8-bit levels shows nothing: what stage 6 leaves
+# behind when its mask missed ink is a stroke at the text's own contrast (tens of
+# levels). The engines stretch a crop's contrast before reading, and then read letters
+# into the one-level dither of a fill over a noisy background ("P" at 0.49 in a box of
+# 27-29 on JPEG2000_3), which refilled it black over the label beside it.
+FLAT_SPREAD_LEVELS = 4
 
 
 def render_frame(job: Job, frame: int) -> np.ndarray:
@@ -32,11 +38,21 @@ def render_frame(job: Job, frame: int) -> np.ndarray:
 
 def legible_text(engines, image: np.ndarray, box: Box) -> bool:
     local, inner = _box_alone(image, box)
+    if _spread(local[inner.top:inner.bottom, inner.left:inner.right]) <= FLAT_SPREAD_LEVELS:
+        return False
     try:
         found = read_crop(engines, local, inner, 3.0 if box.height < UPSCALE_BELOW_PX else 1.0)
     except Exception:  # noqa: BLE001 - a failed re-read counts as legible: fail closed
         return True
     return any(_ALNUM.search(f.text) and f.confidence >= LEGIBLE_CONFIDENCE for f in found)
+
+
+def _spread(patch: np.ndarray) -> int:
+    """The largest range of values any channel takes in the patch (0 for an empty one)."""
+    if patch.size == 0:
+        return 0
+    channels = patch.reshape(-1, patch.shape[-1]) if patch.ndim == 3 else patch.reshape(-1, 1)
+    return int((channels.max(axis=0).astype(np.int32) - channels.min(axis=0)).max())
 
 
 def _box_alone(image: np.ndarray, box: Box) -> tuple[np.ndarray, Box]:

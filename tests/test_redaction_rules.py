@@ -45,6 +45,25 @@ def test_verification_refills_what_inpainting_left_legible(tmp_path, tcia_dir, g
         assert not re.search(r"[A-Za-z0-9]", read), box["label"]
 
 
+def test_verification_reads_no_letters_into_a_fill_of_background_noise():
+    import cv2
+
+    from anonymizer.job import Box
+    from anonymizer.verification import legible_text
+    from ocr.registry import load_engines
+
+    engines, _ = load_engines(("rapidocr", "tesseract"), None)
+    box = Box(20, 20, 85, 23)
+    # What inpainting leaves over a noisy dark background: values within one level of
+    # 28. Stretched to full contrast, the engines read "o3" and "SN" into it.
+    noise = (28 + np.random.default_rng(0).integers(-1, 2, size=(60, 140))).astype(np.uint8)
+    assert not legible_text(engines, noise, box)
+    # A remnant the mask missed is a stroke at text contrast: still caught.
+    remnant = noise.copy()
+    cv2.putText(remnant, "4471", (24, 38), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (68,), 1)
+    assert legible_text(engines, remnant, box)
+
+
 def test_central_phi_is_listed_for_review_unless_scope_everywhere(tmp_path, tcia_dir, config):
     central = replace(config, margin=0)  # no border band: the burned-in name counts as central
     job = run(tcia_dir / "2_ORIGINAL.dcm", tmp_path / "a", central)
