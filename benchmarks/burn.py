@@ -27,14 +27,23 @@ def _ink_box(drawn: np.ndarray) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
 
 
-def value_box(pixels_shape: tuple[int, ...], text: str, label: str, origin: tuple[int, int], scale: float,
-              thickness: int, font: int, outline) -> tuple[int, int, int, int]:
-    """The tight box of what follows ``label`` in ``text`` as burn_text draws it: "DOB: " is
-    a label, not an identifier (the TCIA truth boxes hold the date alone)."""
-    assert text.startswith(label)
+def _drawn(pixels_shape: tuple[int, ...], text: str, origin: tuple[int, int], scale: float, thickness: int,
+           font: int, outline) -> np.ndarray:
+    """Where burn_text draws ``text``, rim included."""
     mask = np.zeros(pixels_shape[:2], dtype=np.uint8)
     cv2.putText(mask, text, origin, font, scale, 255, thickness, cv2.LINE_8)
-    drawn = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0 if outline is not None else mask > 0
+    return cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0 if outline is not None else mask > 0
+
+
+def label_and_value_boxes(pixels_shape: tuple[int, ...], text: str, label: str, origin: tuple[int, int],
+                          scale: float, thickness: int, font: int, outline) -> tuple[tuple, tuple]:
+    """The tight boxes of ``label`` and of what follows it in ``text`` as burn_text draws
+    them: "DOB: " is a label, not an identifier (the TCIA truth boxes hold the date alone)."""
+    assert text.startswith(label)
+    drawn = _drawn(pixels_shape, text, origin, scale, thickness, font, outline)
     (advance, _), _ = cv2.getTextSize(label, font, scale, thickness)
-    drawn[:, :origin[0] + advance] = False  # Hershey glyphs stay within their advance
-    return _ink_box(drawn)
+    split = origin[0] + advance  # Hershey glyphs stay within their advance
+    label_part, value_part = drawn.copy(), drawn
+    label_part[:, split:] = False
+    value_part[:, :split] = False
+    return _ink_box(label_part), _ink_box(value_part)

@@ -7,7 +7,9 @@ and over ../shared/data/tcia-pseudo-phi, and reports:
 - PHI box recall: ground-truth PHI boxes at least 95% covered by the redaction;
 - clinical text kept: ground-truth clinical boxes at most 5% covered;
 - pixels outside PHI unchanged: stored values outside the PHI boxes (grown by the
-  padding plus 3 px of glyph slack) that are identical to the input;
+  padding plus 3 px of glyph slack) that are identical to the input; the same with
+  clinical text boxes left out, and with the identifiers' labels ("DOB:") left out too
+  (what is then left is anatomy and background: no burned-in text at all);
 - clean images byte-identical: PixelData of images without burned-in text.
 """
 
@@ -39,7 +41,7 @@ SLACK_PX = 3
 
 def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> dict:
     counts = dict(phi=0, phi_hit=0, keep=0, keep_kept=0, outside=0, outside_same=0, clean=0, clean_same=0,
-                  other=0, other_same=0)
+                  other=0, other_same=0, no_text=0, no_text_same=0)
     missed = []
     for name, facts in sorted(truth.items()):
         job = open_job(images / name)
@@ -82,6 +84,13 @@ def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> di
             text[max(top - grow, 0):top + height + grow, max(left - grow, 0):left + width + grow] = True
         counts["other"] += int((~text).sum())
         counts["other_same"] += int((~text & ~changed).sum())
+        # And the identifiers' labels ("DOB:", "MRN") left out as well: what is not burned-in
+        # text at all. A change here is anatomy or background painted, not text lost.
+        for item in facts.get("labels", ()):
+            left, top, width, height = item["box"]
+            text[max(top - grow, 0):top + height + grow, max(left - grow, 0):left + width + grow] = True
+        counts["no_text"] += int((~text).sum())
+        counts["no_text_same"] += int((~text & ~changed).sum())
     counts["missed"] = missed
     return counts
 
@@ -119,6 +128,10 @@ def main() -> None:
           f"| {tcia['outside'] - tcia['outside_same']} px |")
     print(f"| pixels outside PHI and clinical text unchanged | {100 * synthetic['other_same'] / synthetic['other']:.3f}% "
           f"| {100 * tcia['other_same'] / tcia['other']:.3f}% |")
+    print(f"| pixels outside all burned-in text (identifiers, their labels, clinical text) unchanged "
+          f"| {100 * synthetic['no_text_same'] / synthetic['no_text']:.3f}% "
+          f"({synthetic['no_text'] - synthetic['no_text_same']} px changed) "
+          f"| {100 * tcia['no_text_same'] / tcia['no_text']:.3f}% ({tcia['no_text'] - tcia['no_text_same']} px changed) |")
     print(f"| clean images byte-identical | {pct(synthetic['clean_same'], synthetic['clean'])} "
           f"| {pct(tcia['clean_same'], tcia['clean'])} |")
     for line in synthetic["missed"] + tcia["missed"]:

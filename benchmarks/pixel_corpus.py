@@ -24,7 +24,7 @@ import pydicom
 from pydicom.data import get_testdata_file
 from pydicom.uid import ExplicitVRLittleEndian
 
-from burn import burn_text, value_box
+from burn import burn_text, label_and_value_boxes
 
 # Real images without burned-in text of their own (pydicom's ultrasound examples carry
 # unlabelled overlays, so they would blur the "untouched" measures), plus the TCIA
@@ -93,7 +93,7 @@ def build(out_dir: Path, variants: int = 6, seed: int = 7) -> dict:
             ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.StudyDate = f"{family}^{given}", mrn, birth, study
             ds.AccessionNumber = f"A{rng.randint(100000, 999999)}"
             name = f"{Path(source.split(':')[-1]).stem}_{v}.dcm"
-            phi, keep = [], []
+            phi, keep, label_boxes = [], [], []
             if v % 6 != 5:  # one in six stays clean
                 scale = rng.choice((0.45, 0.55, 0.7, 0.9)) * min(rows, cols) / TARGET_SIDE
                 scale = max(scale, 0.4)
@@ -118,7 +118,10 @@ def build(out_dir: Path, variants: int = 6, seed: int = 7) -> dict:
                     if text in labels:
                         # The label before the value is neither identifier nor clinical text:
                         # its pixels count among "everything else" (as in the TCIA truth).
-                        box = value_box(arr.shape, text, labels[text], (x, y), scale, thickness, font, outline)
+                        # Its box is recorded apart, to tell text lost from anatomy changed.
+                        label_box, box = label_and_value_boxes(arr.shape, text, labels[text], (x, y), scale,
+                                                               thickness, font, outline)
+                        label_boxes.append({"label": labels[text].strip(), "box": label_box})
                     phi.append({"label": "phi", "box": box})
                     y += line
                 # Clinical labels on the other horizontal edge, left and right.
@@ -134,7 +137,7 @@ def build(out_dir: Path, variants: int = 6, seed: int = 7) -> dict:
                     left_edge = box[0] + box[2]
                 ds.PixelData = arr.tobytes()
             ds.save_as(out_dir / name)
-            truth[name] = {"phi": phi, "keep": keep}
+            truth[name] = {"phi": phi, "keep": keep, "labels": label_boxes}
     (out_dir.parent / f"{out_dir.name}-truth.json").write_text(json.dumps(truth, indent=1))
     return truth
 
