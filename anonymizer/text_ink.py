@@ -89,15 +89,45 @@ def ink_off_the_line(grey: np.ndarray, box: Box) -> np.ndarray:
     return off_line_ink & ~on_line_ink
 
 
+def _rows_of_the_line(grey: np.ndarray, box: Box, strong: np.ndarray, threshold: float, polarity: int,
+                      background: float) -> np.ndarray:
+    """The box's rows with strong ink, less a run of them at its top or bottom edge that
+    is set off from the rest by a blank row and goes on past the box: the top of the next
+    line's letters, or anatomy coming in at the edge (OCR boxes of small text are often
+    twice its height). The dot of an "i" at the edge ends there, and stays."""
+    inked = strong.any(axis=1)
+    rows = np.flatnonzero(inked)
+    runs = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+    if len(runs) < 2:
+        return rows
+    main = max(range(len(runs)), key=lambda i: int(strong[runs[i]].sum()))
+    keep = []
+    for index, run in enumerate(runs):
+        outside = None
+        if index != main and run[0] == 0 and box.top > 0:
+            outside = box.top - 1
+        elif index != main and run[-1] == box.height - 1 and box.bottom < grey.shape[0]:
+            outside = box.bottom
+        if outside is not None:
+            edge_row = run[0] if run[0] == 0 else run[-1]
+            beyond = (grey[outside, box.left:box.right].astype(np.int16) - background) * polarity >= threshold
+            if (beyond & strong[edge_row]).any():
+                continue
+        keep.append(run)
+    return np.concatenate(keep)
+
+
 def ink_extent(grey: np.ndarray, box: Box) -> Box:
     """The box without the rows and columns at its edges that hold no ink as strong as its
     text's (OCR boxes of small text are often twice its height, and run past its end, over
     anatomy as often as over black), a pixel of margin kept; the box itself when it has
-    no ink. Fainter edges of the letters lie within that margin and the padding."""
+    no ink. Fainter edges of the letters lie within that margin and the padding. The rows
+    are those of the line's own letters, not of the next line's (_rows_of_the_line)."""
     patch = grey[box.top:box.bottom, box.left:box.right].astype(np.int16)
     if patch.size == 0:
         return box
-    difference = patch - np.median(patch)
+    background = np.median(patch)
+    difference = patch - background
     polarity = text_polarity(difference)
     if polarity == 0:
         return box
@@ -108,6 +138,7 @@ def ink_extent(grey: np.ndarray, box: Box) -> Box:
     typical = np.percentile(column_peaks[column_peaks > INK_CONTRAST], 25)
     strong = signed >= PEAK_RANGE[0] * typical
     rows, columns = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
+    rows = _rows_of_the_line(grey, box, strong, PEAK_RANGE[0] * typical, polarity, background)
     top = box.top + max(int(rows[0]) - 1, 0)
     bottom = box.top + min(int(rows[-1]) + 2, box.height)
     left = box.left + max(int(columns[0]) - 1, 0)

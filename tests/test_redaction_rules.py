@@ -407,6 +407,27 @@ def test_rows_and_columns_around_a_boxs_text_are_not_painted():
     assert inked[0] - 1 <= narrowed.left <= inked[0] and inked[-1] + 1 <= narrowed.right <= inked[-1] + 2
 
 
+def test_a_boxs_rows_stop_at_its_own_line_not_at_the_next_ones_letters():
+    import cv2
+
+    from anonymizer.job import Box
+    from anonymizer.text_ink import ink_extent
+
+    view = np.zeros((60, 160), np.uint8)
+    cv2.putText(view, "DUBOIS ASTRID", (4, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1, cv2.LINE_8)
+    own_rows = np.flatnonzero((view > 0).any(axis=1))
+    cv2.putText(view, "MRN 4415086", (4, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1, cv2.LINE_8)
+    next_top = int(np.flatnonzero((view[own_rows[-1] + 1:] > 0).any(axis=1))[0]) + own_rows[-1] + 1
+    # MR_small_RLE_3: an OCR box twice the text's height reaches down into the next line.
+    box = Box(2, int(own_rows[0]) - 2, 120, next_top + 3 - (int(own_rows[0]) - 2))
+    extent = ink_extent(view, box)
+    assert extent.bottom <= own_rows[-1] + 2
+    assert extent.top <= own_rows[0]
+    # A box over the next line alone reaches all of its letters.
+    lower = Box(2, next_top - 2, 120, 20)
+    assert ink_extent(view, lower).bottom >= next_top + 8
+
+
 def test_a_label_that_no_engine_boxed_alone_is_found_by_reading_the_lines_start_alone(config):
     import cv2
 
