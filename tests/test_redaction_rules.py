@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -62,6 +63,18 @@ def test_verification_reads_no_letters_into_a_fill_of_background_noise():
     remnant = noise.copy()
     cv2.putText(remnant, "4471", (24, 38), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (68,), 1)
     assert legible_text(engines, remnant, box)
+
+
+def test_icons_too_small_to_hold_text_are_left_as_they_are(tmp_path, config):
+    from pydicom.data import get_testdata_file
+
+    # pydicom's DICOMDIR corpus holds 16x16 icons (a CR and an MR). The engines "read"
+    # "VW" 4 px high and "Fsa" in 5 px of width on them; no font is that small.
+    root = Path(get_testdata_file("CT_small.dcm", download=False)).parent / "dicomdirtests"
+    for source in (root / "77654033" / "CR2" / "6247", root / "98892003" / "MR700" / "4528"):
+        job = run(source, tmp_path, config)
+        assert not job.pixels_changed, source.name
+        assert pydicom.dcmread(job.output_path).PixelData == pydicom.dcmread(source).PixelData
 
 
 def test_central_phi_is_listed_for_review_unless_scope_everywhere(tmp_path, tcia_dir, config):
