@@ -118,11 +118,39 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
             continue
         if region.frame not in greys:
             greys[region.frame] = grey_view(job.view[region.frame])
-        box = ink_extent(greys[region.frame], painted).padded(config.padding, rows, cols)
+        ink = ink_extent(greys[region.frame], painted)
+        box = _clear_of(kept, ink, ink.padded(config.padding, rows, cols))
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
         region.redacted_box = box
     return mask
+
+
+# Past the strong ink's extent and its pixel of margin: an outline's rim, painted even
+# where kept text is nearer (ultrasound lines are 2 px apart).
+RIM_PX = 1
+
+
+def _clear_of(kept: tuple[Box, ...], ink: Box, padded: Box) -> Box:
+    """The padded box, its padding stopped at kept text beside the ink: on ultrasound the
+    lines are 8 px apart, and a 5 px padding painted the top of the clinical line below
+    ("MSCSKEL") or the end of the one beside ("CINE 0118"), and the colon of a kept
+    "DOB:". The ink, its margin and RIM_PX are painted whatever is kept next to them."""
+    left, top, right, bottom = padded.left, padded.top, padded.right, padded.bottom
+    m = RIM_PX
+    for other in kept:
+        if other.right <= padded.left or other.left >= padded.right or other.bottom <= padded.top \
+                or other.top >= padded.bottom:
+            continue  # not in the padding
+        if other.bottom <= ink.top:
+            top = max(top, min(other.bottom, ink.top - m))
+        elif other.top >= ink.bottom:
+            bottom = min(bottom, max(other.top, ink.bottom + m))
+        elif other.right <= ink.left:
+            left = max(left, min(other.right, ink.left - m))
+        elif other.left >= ink.right:
+            right = min(right, max(other.left, ink.right + m))
+    return Box(left, top, right - left, bottom - top)
 
 
 def _uses_solid_fill(job: Job, config: PipelineConfig) -> bool:

@@ -89,7 +89,7 @@ def ink_off_the_line(grey: np.ndarray, box: Box) -> np.ndarray:
     return off_line_ink & ~on_line_ink
 
 
-def _rows_of_the_line(grey: np.ndarray, box: Box, strong: np.ndarray, threshold: float, polarity: int,
+def _rows_of_the_line(grey: np.ndarray, box: Box, strong: np.ndarray, polarity: int,
                       background: float) -> np.ndarray:
     """The box's rows with strong ink, less a run of them at its top or bottom edge that
     is set off from the rest by a blank row and goes on past the box: the top of the next
@@ -110,8 +110,13 @@ def _rows_of_the_line(grey: np.ndarray, box: Box, strong: np.ndarray, threshold:
             outside = box.bottom
         if outside is not None:
             edge_row = run[0] if run[0] == 0 else run[-1]
-            beyond = (grey[outside, box.left:box.right].astype(np.int16) - background) * polarity >= threshold
-            if (beyond & strong[edge_row]).any():
+            # Any ink beside the edge row's, a column either way: a glyph's last row is
+            # often its brightest, the row before it anti-aliased.
+            beyond = (grey[outside, box.left:box.right].astype(np.int16) - background) * polarity > INK_CONTRAST
+            edge = strong[edge_row].copy()
+            edge[1:] |= strong[edge_row, :-1]
+            edge[:-1] |= strong[edge_row, 1:]
+            if (beyond & edge).any():
                 continue
         keep.append(run)
     return np.concatenate(keep)
@@ -138,7 +143,7 @@ def ink_extent(grey: np.ndarray, box: Box) -> Box:
     typical = np.percentile(column_peaks[column_peaks > INK_CONTRAST], 25)
     strong = signed >= PEAK_RANGE[0] * typical
     rows, columns = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
-    rows = _rows_of_the_line(grey, box, strong, PEAK_RANGE[0] * typical, polarity, background)
+    rows = _rows_of_the_line(grey, box, strong, polarity, background)
     top = box.top + max(int(rows[0]) - 1, 0)
     bottom = box.top + min(int(rows[-1]) + 2, box.height)
     left = box.left + max(int(columns[0]) - 1, 0)

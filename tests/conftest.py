@@ -48,14 +48,26 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 300) -> subproce
     )
 
 
+# Around a box, the verifier reads this much of its surroundings as they are; beyond, up to
+# its padding, they are painted in the crop's median: text kept on purpose a few pixels
+# away (the "DOB:" under a painted name, 4 px below it on the TCIA CT) is not the box's.
+OWN_MARGIN_PX = 2
+
+
 def read_text_in_box(image: np.ndarray, left: int, top: int, width: int, height: int, pad: int = 6) -> str:
-    """Everything either engine can read in a box (padded, upscaled 3x): the verifier."""
+    """Everything either engine can read in a box and OWN_MARGIN_PX around it (with quiet
+    context up to ``pad``, upscaled 3x): the verifier."""
     import cv2
 
     from ocr.registry import load_engines
 
     rows, cols = image.shape[:2]
-    crop = image[max(top - pad, 0):min(top + height + pad, rows), max(left - pad, 0):min(left + width + pad, cols)]
+    y0, x0 = max(top - pad, 0), max(left - pad, 0)
+    crop = image[y0:min(top + height + pad, rows), x0:min(left + width + pad, cols)].copy()
+    own = np.zeros(crop.shape[:2], dtype=bool)
+    own[max(top - OWN_MARGIN_PX - y0, 0):top + height + OWN_MARGIN_PX - y0,
+        max(left - OWN_MARGIN_PX - x0, 0):left + width + OWN_MARGIN_PX - x0] = True
+    crop[~own] = np.median(crop.reshape(-1, *crop.shape[2:]), axis=0).astype(crop.dtype)
     crop = cv2.resize(crop, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
     crop = cv2.copyMakeBorder(crop, 20, 20, 20, 20, cv2.BORDER_REPLICATE)
     engines, _ = load_engines(("rapidocr", "tesseract"), None)

@@ -77,6 +77,29 @@ def test_icons_too_small_to_hold_text_are_left_as_they_are(tmp_path, config):
         assert pydicom.dcmread(job.output_path).PixelData == pydicom.dcmread(source).PixelData
 
 
+def test_padding_stops_at_clinical_text_on_the_next_line(tmp_path, config):
+    from pydicom.data import get_testdata_file
+
+    from anonymizer.phi.classify import CLINICAL_VOCABULARY
+
+    # An ultrasound screen: its lines are 2 px apart. "MSCSKEL" and "CINE 0118" sit
+    # between identifiers (a time above, "22G22" below), whose 5 px padding painted
+    # their letters' tops or the end of the line.
+    source = Path(get_testdata_file("examples_rgb_color.dcm", download=False))
+    job = run(source, tmp_path, config)
+    before = pydicom.dcmread(source).pixel_array.astype(int)
+    after = pydicom.dcmread(job.output_path).pixel_array.astype(int)
+    kept = [r for r in job.regions if r.reason == CLINICAL_VOCABULARY and r.box.top < 60]
+    assert len(kept) >= 2
+    for region in kept:
+        b = region.box  # its first row holds the bottom of the icon above ("M12L" boxed)
+        rows, cols = slice(b.top + 1, b.bottom - 1), slice(b.left, b.right)
+        letters = before[rows, cols].mean(axis=-1) > 100
+        assert letters.sum() > 20
+        assert (before[rows, cols][letters] == after[rows, cols][letters]).all()
+    assert any(r.redacted and r.box.top < 60 and r.box.left > 250 for r in job.regions), "the IDs beside are painted"
+
+
 def test_central_phi_is_listed_for_review_unless_scope_everywhere(tmp_path, tcia_dir, config):
     central = replace(config, margin=0)  # no border band: the burned-in name counts as central
     job = run(tcia_dir / "2_ORIGINAL.dcm", tmp_path / "a", central)
