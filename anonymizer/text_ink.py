@@ -142,8 +142,7 @@ def ink_extent(grey: np.ndarray, box: Box) -> Box:
     # much of the box, the letters still count as ink.
     typical = np.percentile(column_peaks[column_peaks > INK_CONTRAST], 25)
     strong = signed >= PEAK_RANGE[0] * typical
-    rows, columns = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
-    rows = _rows_of_the_line(grey, box, strong, polarity, background)
+    rows, columns = _rows_of_the_line(grey, box, strong, polarity, background), np.flatnonzero(strong.any(axis=0))
     top = box.top + max(int(rows[0]) - 1, 0)
     bottom = box.top + min(int(rows[-1]) + 2, box.height)
     left = box.left + max(int(columns[0]) - 1, 0)
