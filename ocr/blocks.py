@@ -16,7 +16,7 @@ import numpy as np
 
 from anonymizer.job import Box, TextRegion, Verdict
 from anonymizer.phi.classify import PHI_WITHOUT_EVIDENCE
-from anonymizer.text_ink import INK_CONTRAST, ink_extent, ink_off_the_line, text_polarity
+from anonymizer.text_ink import INK_CONTRAST, MAX_TEXT_COVERAGE, ink_extent, ink_off_the_line, text_polarity
 
 UNREAD_LINE = "unread line in a block of identifier lines"
 # The next line starts within this many text heights of the read one; lines of a block
@@ -30,6 +30,10 @@ MAX_LINES_FOUND = 6
 # An unread line must not be mostly overlapped by a region an engine did read (that
 # region has its own verdict: clinical text is kept).
 MAX_OVERLAP_WITH_READ_TEXT = 0.3
+# Share of a line's inked columns that its ink fills from top to bottom: bold letters
+# reach 0.73 in the synthetic set (stems of M, N, B), the edge of an ultrasound screen's
+# title bar under its read lines 1.0 (pydicom's examples_palette: painted as two lines).
+MAX_FILLED_COLUMNS = 0.9
 
 
 def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion], frame: int) -> list[TextRegion]:
@@ -107,7 +111,10 @@ def _next_line(grey: np.ndarray, line: Box, direction: int) -> Box | None:
     box = Box(left + int(chosen.min()), top + int(run[0]), int(chosen.max() - chosen.min()) + 1, int(run_height))
     if box.width < MIN_LINE_WIDTH_HEIGHTS * height:
         return None
-    inked = ink[run[0]:run[-1] + 1, box.left - left:box.right - left].any(axis=0)
+    band = ink[run[0]:run[-1] + 1, box.left - left:box.right - left]
+    inked = band.any(axis=0)
+    if (band.mean(axis=0)[inked] > MAX_TEXT_COVERAGE).mean() > MAX_FILLED_COLUMNS:
+        return None  # the edge of a coloured bar or panel: no letter leaves a column blank
     off_line = ink_off_the_line(grey, box)[box.left:box.right]
     if (inked & off_line).sum() > inked.sum() / 2:
         return None  # anatomy reaching into the band, not a line of text

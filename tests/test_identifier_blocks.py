@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -70,3 +72,23 @@ def test_no_line_is_added_without_an_identifier_beside_it_or_over_read_or_non_te
         cv2.circle(view, (40, date.top - 40), 36, 255, -1)     # bright shapes beside the block,
         cv2.circle(view, (60, date.bottom + 44), 38, 255, -1)  # higher than a line: anatomy
     assert unread_lines_of_identifier_blocks(view, regions, 0) == []
+
+
+def test_the_edge_of_a_title_bar_is_no_unread_line(tmp_path, config):
+    import pydicom
+
+    from anonymizer.loading import open_job
+    from anonymizer.pipeline import run_stages
+
+    # pydicom's Philips ultrasound: a title bar (palette index 244, rows 0-59) holds the
+    # date, time and an ID. Under the read lines, the bar's last rows are a band of
+    # colour as high as a line, aligned with them: with no blank column it is not text.
+    source = get_testdata_file("examples_palette.dcm", download=False)
+    job = open_job(Path(source))
+    job.output_path = tmp_path / "anonymized_examples_palette.dcm"
+    run_stages(job, config)
+    assert job.report.regions_redacted >= 3
+    assert not [r for r in job.regions if r.reason == UNREAD_LINE]
+    before = pydicom.dcmread(source).pixel_array
+    after = pydicom.dcmread(job.output_path).pixel_array
+    assert (before[59] == 244).all() and (after[59] == before[59]).all(), "the bar's last row is untouched"
