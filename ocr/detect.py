@@ -105,8 +105,8 @@ def keep_fragments_of_clinical_lines(regions: list[TextRegion]) -> None:
     """A box of unknown words lying within a line that an engine read wholly as clinical
     vocabulary, whose reading (also on the re-read) is part of that line's reading, is
     that line seen again: "RIAXS" boxed apart over the "AX" of "T2 FLAIRAX", read again as
-    "RAX". The merge judges overlapping boxes the same way (a region is safe when some
-    engine's reading of it is wholly safe); these escaped it by a box taller than the
+    "RAX". The merge judges overlapping boxes the same way (a region is safe when wholly
+    safe readings cover each of its readings); these escaped it by a box taller than the
     line, or by a reading that only the re-read got right. Evidence is never overruled."""
     lines = [r for r in regions if r.verdict is Verdict.SAFE and r.reason == CLINICAL_VOCABULARY]
     for region in regions:

@@ -116,3 +116,26 @@ def test_letters_one_by_one_carry_no_weight_against_another_readings_words():
                         frame=0, readings=("MWINrSA2", "7342", "S e"))
     classify_region(region, PhiHints(), "phi")
     assert region.verdict is Verdict.PHI
+
+
+def test_a_safe_word_speaks_only_for_the_columns_it_was_read_in():
+    """Tesseract boxes words, PP-OCR lines; the merge puts both in one region. A safe word
+    box ("PORTABLE") once made the whole line safe, and the unknown name beside it was
+    kept. Word boxes that together span a garbled line ("CHEST" and "PA" under PP-OCR's
+    "CHeT PA") still speak for it."""
+    from anonymizer.job import Box, TextRegion
+    from anonymizer.phi.classify import classify_region
+
+    def verdict(*parts, rereads=()):
+        region = TextRegion(box=Box(0, 0, 100, 10), text=parts[0][1], confidence=0.9,
+                            engines=("rapidocr", "tesseract"), frame=0,
+                            readings=tuple(text for _, text in parts) + rereads, parts=parts)
+        classify_region(region, PhiHints(), "phi")
+        return region.verdict
+
+    line, left, right = Box(0, 0, 100, 10), Box(0, 0, 55, 10), Box(60, 0, 40, 10)
+    assert verdict((line, "PORTABLE SMITH"), (left, "PORTABLE"), (right, "SMITH")) is Verdict.PHI
+    assert verdict((line, "PORTABLE SMlTH"), (left, "PORTABLE")) is Verdict.PHI
+    assert verdict((line, "CHeT PA"), (left, "CHEST"), (Box(70, 0, 30, 10), "PA")) is Verdict.SAFE
+    # A reading of the whole box read again (stage 5) covers every column.
+    assert verdict((line, "CHeT PA"), (left, "CHET"), rereads=("CHEST PA",)) is Verdict.SAFE

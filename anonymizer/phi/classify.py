@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anonymizer.job import PhiHints, TextRegion, Verdict
+import numpy as np
+
+from anonymizer.job import Box, PhiHints, TextRegion, Verdict
 from anonymizer.phi.allow_list import all_tokens_safe, tokens
 from anonymizer.phi.fuzzy import header_match
 from anonymizer.phi.patterns import PHI_LABELS, find_patterns
@@ -68,14 +70,45 @@ PHI_WITHOUT_EVIDENCE = ("unrecognised", "text policy")
 
 
 def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model: Path | None = None) -> None:
-    """Every engine's reading counts: evidence in any reading makes the box PHI; it is
-    safe only when some reading is wholly safe (PP-OCR drops spaces that Tesseract keeps)."""
-    verdicts = [classify_text(text, hints, policy, ner_model) for text in (region.readings or (region.text,))]
-    evidence_found = [v for v in verdicts if v[0] is Verdict.PHI and not v[1].startswith(PHI_WITHOUT_EVIDENCE)]
+    """Every engine's reading counts: evidence in any reading makes the box PHI. It is safe
+    only when each substantial reading is covered by some wholly safe reading (PP-OCR
+    drops spaces that Tesseract keeps, and one engine garbles what the other reads
+    right); safe readings cover the columns of their own boxes. So Tesseract's word boxes
+    "CHEST" and "PA" speak for PP-OCR's "CHeT PA" over both, but "PORTABLE" does not
+    speak for the "SMITH" beside it."""
+    boxed = _readings_with_boxes(region)
+    verdicts = [(classify_text(text, hints, policy, ner_model), box) for box, text in boxed]
+    evidence_found = [v for v, _ in verdicts if v[0] is Verdict.PHI and not v[1].startswith(PHI_WITHOUT_EVIDENCE)]
     if evidence_found:
         region.verdict, region.reason = evidence_found[0]
         return
     # A reading too short to identify says nothing when another engine read more.
-    substantial = [v for v in verdicts if v[1] != TOO_SHORT] or verdicts
-    safe = [v for v in substantial if v[0] is Verdict.SAFE]
-    region.verdict, region.reason = safe[0] if safe else substantial[0]
+    substantial = [(v, box) for v, box in verdicts if v[1] != TOO_SHORT] or verdicts
+    safe_boxes = [box for v, box in substantial if v[0] is Verdict.SAFE]
+    unsafe = [(v, box) for v, box in substantial if v[0] is not Verdict.SAFE]
+    if safe_boxes and all(_covered(box, safe_boxes) for _, box in unsafe):
+        region.verdict, region.reason = next(v for v, _ in substantial if v[0] is Verdict.SAFE)
+        return
+    region.verdict, region.reason = (unsafe or substantial)[0][0]
+
+
+# Safe readings speak for another reading when their boxes together span this much of
+# its width: engines' boxes of the same text differ by a few pixels at either end, and
+# the gaps between word boxes are spaces.
+COVERING_SHARE = 0.8
+
+
+def _covered(box: Box, safe_boxes: list[Box]) -> bool:
+    columns = np.zeros(max(box.width, 1), dtype=bool)
+    for safe in safe_boxes:
+        columns[max(safe.left - box.left, 0):max(safe.right - box.left, 0)] = True
+    return columns.mean() >= COVERING_SHARE
+
+
+def _readings_with_boxes(region: TextRegion) -> list[tuple[Box, str]]:
+    """Each reading with the box it was read in: the merged engine boxes first (``parts``
+    and ``readings`` are built side by side by the merge), then readings of the whole
+    region (stage 5 reads an unknown box again, enlarged)."""
+    readings = region.readings or (region.text,)
+    parts = region.parts[:len(readings)]
+    return list(parts) + [(region.box, text) for text in readings[len(parts):]]
