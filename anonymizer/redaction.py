@@ -134,8 +134,8 @@ RIM_PX = 1
 def _clear_of(kept: tuple[Box, ...], ink: Box, padded: Box) -> Box:
     """The padded box, its padding stopped at kept text beside the ink: on pydicom's
     ultrasound, lines 8 px apart leave 2 px between them, and a 5 px padding painted the
-    top of the clinical line below ("MSCSKEL"), and the colon of a kept "DOB:". The ink, its margin and RIM_PX are painted whatever
-    is kept next to them."""
+    top of the clinical line below ("MSCSKEL"); elsewhere it painted the colon of a kept
+    "DOB:". The ink, its margin and RIM_PX are painted whatever is kept next to them."""
     left, top, right, bottom = padded.left, padded.top, padded.right, padded.bottom
     for other in kept:
         if other.right <= padded.left or other.left >= padded.right or other.bottom <= padded.top \
