@@ -137,6 +137,20 @@ def test_text_policy_phi_keeps_clinical_words(tmp_path, config):
     assert everything.report.regions_redacted == 2
 
 
+def test_a_clinical_word_does_not_keep_a_name_on_its_line(tmp_path, config):
+    import cv2
+
+    # Tesseract boxes "PORTABLE" and "JOHANSSON" apart; the merge puts both in PP-OCR's
+    # line. The safe word once made the line safe and the name was written out as it was.
+    image = np.zeros((400, 400, 3), dtype=np.uint8)
+    cv2.putText(image, "PORTABLE JOHANSSON", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+    source = tmp_path / "xray.png"
+    cv2.imwrite(str(source), image)
+    job = run(source, tmp_path / "out", config)
+    assert job.report.regions_redacted == 1
+    assert "JOHANSSON" not in read_text_in_box(cv2.imread(str(job.output_path)), 5, 5, 300, 35).upper()
+
+
 def test_a_phi_box_grows_over_its_lines_text_but_not_over_anatomy():
     import numpy as np
 
