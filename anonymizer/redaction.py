@@ -138,8 +138,7 @@ def _clear_of(kept: tuple[Box, ...], ink: Box, padded: Box) -> Box:
     "DOB:". The ink, its margin and RIM_PX are painted whatever is kept next to them."""
     left, top, right, bottom = padded.left, padded.top, padded.right, padded.bottom
     for other in kept:
-        if other.right <= padded.left or other.left >= padded.right or other.bottom <= padded.top \
-                or other.top >= padded.bottom:
+        if not other.intersection_area(padded):
             continue  # not in the padding
         if other.bottom <= ink.top:
             top = max(top, min(other.bottom, ink.top - RIM_PX))

@@ -39,6 +39,13 @@ from pixel_corpus import build  # noqa: E402
 SLACK_PX = 3
 
 
+def _mark_grown(area: np.ndarray, items, grow: int) -> None:
+    """Set ``area`` over each truth item's box, grown by ``grow`` pixels on every side."""
+    for item in items:
+        left, top, width, height = item["box"]
+        area[max(top - grow, 0):top + height + grow, max(left - grow, 0):left + width + grow] = True
+
+
 def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> dict:
     counts = dict(phi=0, phi_hit=0, keep=0, keep_kept=0, outside=0, outside_same=0, clean=0, clean_same=0,
                   other=0, other_same=0, no_text=0, no_text_same=0)
@@ -68,9 +75,7 @@ def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> di
             counts["keep_kept"] += mask[top:top + height, left:left + width].mean() <= 0.05
         allowed = np.zeros(mask.shape, dtype=bool)
         grow = config.padding + SLACK_PX
-        for item in facts["phi"]:
-            left, top, width, height = item["box"]
-            allowed[max(top - grow, 0):top + height + grow, max(left - grow, 0):left + width + grow] = True
+        _mark_grown(allowed, facts["phi"], grow)
         changed = before.pixel_array != after.pixel_array
         if changed.ndim == 3:
             changed = changed.any(axis=-1)
@@ -79,16 +84,12 @@ def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> di
         # The same, clinical text boxes left out too (it has its own measure above): the
         # pixels that are neither identifier nor text, anatomy and background.
         text = allowed.copy()
-        for item in facts["keep"]:
-            left, top, width, height = item["box"]
-            text[max(top - grow, 0):top + height + grow, max(left - grow, 0):left + width + grow] = True
+        _mark_grown(text, facts["keep"], grow)
         counts["other"] += int((~text).sum())
         counts["other_same"] += int((~text & ~changed).sum())
         # And the identifiers' labels ("DOB:", "MRN") left out as well: what is not burned-in
         # text at all. A change here is anatomy or background painted, not text lost.
-        for item in facts.get("labels", ()):
-            left, top, width, height = item["box"]
-            text[max(top - grow, 0):top + height + grow, max(left - grow, 0):left + width + grow] = True
+        _mark_grown(text, facts.get("labels", ()), grow)
         counts["no_text"] += int((~text).sum())
         counts["no_text_same"] += int((~text & ~changed).sum())
     counts["missed"] = missed

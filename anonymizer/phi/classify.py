@@ -84,12 +84,13 @@ def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model:
         return
     # A reading too short to identify says nothing when another engine read more.
     substantial = [(v, box) for v, box in verdicts if v[1] != TOO_SHORT] or verdicts
-    safe_boxes = [box for v, box in substantial if v[0] is Verdict.SAFE]
+    safe = [(v, box) for v, box in substantial if v[0] is Verdict.SAFE]
     unsafe = [(v, box) for v, box in substantial if v[0] is not Verdict.SAFE]
-    if safe_boxes and all(_covered(box, safe_boxes) for _, box in unsafe):
-        region.verdict, region.reason = next(v for v, _ in substantial if v[0] is Verdict.SAFE)
+    safe_boxes = [box for _, box in safe]
+    if safe and all(_covered(box, safe_boxes) for _, box in unsafe):
+        region.verdict, region.reason = safe[0][0]
         return
-    region.verdict, region.reason = (unsafe or substantial)[0][0]
+    region.verdict, region.reason = unsafe[0][0]
 
 
 # Safe readings speak for another reading when their boxes together span this much of
