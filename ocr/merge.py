@@ -69,12 +69,43 @@ def word_in_line(word: Box, word_text: str, line: Box, line_texts: Sequence[str]
     return line.union(Box(word.left, line.top, word.width, line.height))
 
 
+# Tesseract also draws a word box past the end of its word, over anatomy as bright as
+# the letters ("5245444" 24 px past its last digit, onto a bone edge), so that neither
+# box holds the other. When a line box of the other engine read the word's characters,
+# a misread one in seven allowed, and no fewer of them, the columns past the line hold
+# nothing that engine read: the word joins the line within the line's columns.
+OVERRUN_SIMILARITY, OVERRUN_MIN_CHARACTERS = 85, 4
+
+
+def word_overrunning_line(word: Box, word_text: str, line: Box, line_texts: Sequence[str]) -> Box | None:
+    characters = _characters(word_text)
+    if len(characters) < OVERRUN_MIN_CHARACTERS or (word.left >= line.left and word.right <= line.right):
+        return None
+    across = min(word.right, line.right) - max(word.left, line.left)
+    down = min(word.bottom, line.bottom) - max(word.top, line.top)
+    if across < word.width / 2 or down < line.height / 2:
+        return None
+    for text in line_texts:
+        line_characters = _characters(text)
+        if len(line_characters) <= len(characters):
+            continue
+        match = fuzz.partial_ratio_alignment(characters, line_characters)
+        if match.score >= OVERRUN_SIMILARITY and match.dest_end - match.dest_start >= len(characters):
+            return line
+    return None
+
+
+def _word_joins_line(word: Box, word_text: str, line: Box, line_texts: Sequence[str]) -> Box | None:
+    return (word_in_line(word, word_text, line, line_texts)
+            or word_overrunning_line(word, word_text, line, line_texts))
+
+
 def _joined(region: MergedBox, candidate: OcrBox, iou_threshold: float) -> Box | None:
     """The region's box with the candidate in it, or None when they are different text."""
     if same_text(region.box, candidate.box, iou_threshold):
         return _same_characters_looser(region, candidate) or region.box.union(candidate.box)
-    return (word_in_line(candidate.box, candidate.text, region.box, region.readings)
-            or word_in_line(region.box, region.text, candidate.box, [candidate.text]))
+    return (_word_joins_line(candidate.box, candidate.text, region.box, region.readings)
+            or _word_joins_line(region.box, region.text, candidate.box, [candidate.text]))
 
 
 def merge_boxes(boxes: list[OcrBox], iou_threshold: float) -> list[MergedBox]:
@@ -105,7 +136,7 @@ def _words_joined_to_lines(merged: list[MergedBox]) -> list[MergedBox]:
     kept: list[MergedBox] = []
     for region in sorted(merged, key=lambda r: max(len(_characters(t)) for t in r.readings), reverse=True):
         for line in kept:
-            joined = word_in_line(region.box, region.text, line.box, line.readings)
+            joined = _word_joins_line(region.box, region.text, line.box, line.readings)
             if joined is not None:
                 line.box = joined
                 line.engines |= region.engines

@@ -56,6 +56,22 @@ def test_a_word_read_within_a_line_joins_it_in_the_lines_rows():
     assert len(merge_boxes([other, line], 0.5)) == 2
 
 
+def test_a_word_box_running_past_a_line_that_read_its_characters_joins_it_within_the_lines_columns():
+    # From 693_J2KI_4 in the pixel benchmark: Tesseract's word box runs 22 px past the
+    # line's, over a bone edge, and misreads a digit; neither box holds the other.
+    line = OcrBox(Box(4, 469, 115, 17), "Mrn 5246444", 0.95, "rapidocr")
+    word = OcrBox(Box(45, 469, 96, 15), "5245444", 0.90, "tesseract")
+    [merged] = merge_boxes([line, word], 0.5)
+    assert merged.box == line.box and "5245444" in merged.readings
+    # Not when the line read fewer characters than the word: the word's box then holds
+    # a digit the line did not, and it stands.
+    short = OcrBox(Box(4, 469, 115, 17), "Mrn 524644", 0.95, "rapidocr")
+    assert len(merge_boxes([short, word], 0.5)) == 2
+    # Nor when the word is other text.
+    other = OcrBox(Box(45, 469, 96, 15), "SMITHSON", 0.90, "tesseract")
+    assert len(merge_boxes([line, other], 0.5)) == 2
+
+
 def test_a_region_read_whole_by_both_engines_keeps_the_tighter_rows():
     # From the synthetic benchmark: PP-OCR's line box is 6 rows taller than the words.
     line = OcrBox(Box(321, 79, 185, 28), "MRN 9627430", 0.98, "rapidocr")
