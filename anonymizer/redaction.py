@@ -13,7 +13,7 @@ from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
 from anonymizer.labels import value_start
 from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
-from anonymizer.text_ink import grey_view, ink_extent, ink_off_the_line, text_ink_columns
+from anonymizer.text_ink import blank_columns_at_ends, grey_view, ink_extent, ink_off_the_line, text_ink_columns
 from anonymizer.verification import verify_redactions
 
 # A frame "shows" a region found on another frame when the 8-bit view of the box differs
@@ -60,9 +60,12 @@ def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True, ink_of: 
     limit = int(MAX_GROWTH_HEIGHTS * box.height)
     gap_allowed = max(box.height // 2, 3)
     left, right = box.left, box.right
+    # The gap is counted from the box's first and last ink, not from its edges: OCR
+    # boxes run a few columns past their letters, and those columns are part of the gap.
+    blank_at_left, blank_at_right = blank_columns_at_ends(grey, box)
     for direction in (-1, 1) if leftwards else (1,):
         x = (box.left - 1) if direction < 0 else box.right
-        gap, travelled = 0, 0
+        gap, travelled = (blank_at_left if direction < 0 else blank_at_right), 0
         while 0 <= x < grey.shape[1] and gap <= gap_allowed and travelled <= limit and not walls[x]:
             if inked[x]:
                 gap = 0

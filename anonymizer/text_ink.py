@@ -57,6 +57,21 @@ def text_ink_columns(band: np.ndarray, box: Box) -> np.ndarray:
     return (coverage > 0) & (coverage <= MAX_TEXT_COVERAGE) & like_text
 
 
+def blank_columns_at_ends(grey: np.ndarray, box: Box) -> tuple[int, int]:
+    """How many columns at the box's left and right ends hold no ink (against the line's
+    background, the median of its whole band): OCR boxes run a few columns past their
+    letters. (0, 0) for a box with no ink."""
+    band = grey[box.top:box.bottom].astype(np.int16)
+    if band.size == 0:
+        return 0, 0
+    difference = band[:, box.left:box.right] - np.median(band)
+    polarity = text_polarity(difference)
+    columns = np.flatnonzero((difference * polarity > INK_CONTRAST).any(axis=0))
+    if polarity == 0 or columns.size == 0:
+        return 0, 0
+    return int(columns[0]), difference.shape[1] - 1 - int(columns[-1])
+
+
 BEYOND_LINE_PX = 3
 
 # How far a glyph of the line may reach past its box (boxes can clip an ascender or a

@@ -223,6 +223,27 @@ def test_a_phi_box_does_not_grow_over_a_bright_shape_running_diagonally_past_its
     assert grow_along_line(view, Box(40, 10, 40, 10)).right == 80  # not grown
 
 
+def test_a_box_running_past_its_letters_does_not_grow_over_a_bone_edge_after_them():
+    import numpy as np
+
+    from anonymizer.job import Box
+    from anonymizer.redaction import grow_along_line
+
+    # From 693_J2KI_4 in the pixel benchmark: the line box ends 3 px past the last digit,
+    # and a piece of bone edge as bright as the digits starts 9 px past it, inside the
+    # band: a gap wider than half the box height from the ink, narrower from the box.
+    view = np.zeros((40, 200), np.uint8)
+    view[14:26, 40:77:3] = 254                  # the text, last ink in column 76
+    for row in range(14, 26):                    # the bone edge, slanting like a slash
+        view[row, 86 + (row - 14) // 2:90 + (row - 14) // 2] = 254
+    assert grow_along_line(view, Box(36, 12, 44, 17)).right == 80  # not grown
+    # A given name after a word space (7 blank columns) is still ink of the line, however
+    # far past the letters the box runs.
+    view[:, 80:] = 0
+    view[14:26, 84:100:3] = 254
+    assert grow_along_line(view, Box(36, 12, 44, 17)).right >= 98
+
+
 def test_a_phi_box_with_margins_does_not_grow_over_ink_touching_the_bands_edge():
     import numpy as np
 
