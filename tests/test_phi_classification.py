@@ -139,3 +139,27 @@ def test_a_safe_word_speaks_only_for_the_columns_it_was_read_in():
     assert verdict((line, "CHeT PA"), (left, "CHEST"), (Box(70, 0, 30, 10), "PA")) is Verdict.SAFE
     # A reading of the whole box read again (stage 5) covers every column.
     assert verdict((line, "CHeT PA"), (left, "CHET"), rereads=("CHEST PA",)) is Verdict.SAFE
+
+
+def test_a_name_one_letter_from_vocabulary_is_no_misread_when_readings_agree_on_it():
+    """The allow-list forgives a letter misread in a word of 5+ letters ("SUPENE"). A name
+    one letter from a vocabulary word ("SCOTT" ~ SCOUT, "PARKER" ~ MARKER), read so by two
+    readings, is what is written: it was kept alone in its box, in no header field, at
+    every size the privacy probe tried; now it is redacted. Agreed garble that no
+    vocabulary word is near ("CETPA" for CHEST PA) is still spoken for by a reading that
+    is vocabulary."""
+    from anonymizer.job import Box, TextRegion
+    from anonymizer.phi.classify import classify_region
+
+    def verdict(*readings):
+        region = TextRegion(box=Box(0, 0, 100, 10), text=readings[0], confidence=0.9,
+                            engines=("rapidocr", "tesseract"), frame=0, readings=readings)
+        classify_region(region, PhiHints(), "phi")
+        return region.verdict
+
+    assert verdict("SCOTT") is Verdict.SAFE  # one reading: maybe a misread SCOUT
+    assert verdict("SCOTT", "SCOTT") is Verdict.PHI
+    assert verdict("PARKER", "PARKER", "FARKER") is Verdict.PHI  # FARKER is as near MARKER
+    assert verdict("SUPENE", "SUPINE") is Verdict.SAFE
+    assert verdict("CETPA", "CETPA", "CHEST PA") is Verdict.SAFE
+    assert verdict("SCOUT", "SCOUT") is Verdict.SAFE  # vocabulary as it stands

@@ -159,6 +159,29 @@ def test_clinical_words_do_not_keep_a_name_on_their_line(tmp_path, config):
         assert name not in read_text_in_box(written, 5, 8 + 40 * number, 390, 30).upper(), text
 
 
+# Common names one letter from a vocabulary word of 5+ letters, which the allow-list's
+# misread rule took for that word (ALICE ~ SLICE, BLAIR ~ FLAIR, NORMAN ~ NORMAL, PARKER
+# ~ MARKER, SUPINO ~ SUPINE, ...): each was written out unchanged.
+NAMES_NEAR_VOCABULARY = ("ALICE", "BLAIR", "CHASE", "GRACE", "NORMAN", "PARKER", "SCOTT", "SUPINO")
+
+
+def test_a_name_one_letter_from_a_clinical_word_is_redacted(tmp_path, config):
+    import cv2
+
+    image = np.zeros((40 * len(NAMES_NEAR_VOCABULARY) + 60, 400, 3), dtype=np.uint8)
+    for number, text in enumerate(NAMES_NEAR_VOCABULARY):
+        cv2.putText(image, text, (10, 30 + 40 * number), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+    bottom = 30 + 40 * len(NAMES_NEAR_VOCABULARY)
+    cv2.putText(image, "PORTABLE SUPINE", (10, bottom), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+    source = tmp_path / "names.png"
+    cv2.imwrite(str(source), image)
+    job = run(source, tmp_path / "out", config)
+    written = cv2.imread(str(job.output_path))
+    for number, name in enumerate(NAMES_NEAR_VOCABULARY):
+        assert name not in read_text_in_box(written, 5, 8 + 40 * number, 390, 30).upper(), name
+    assert np.array_equal(written[bottom - 25:], image[bottom - 25:]), "clinical words are kept"
+
+
 def test_a_phi_box_grows_over_its_lines_text_but_not_over_anatomy():
     import numpy as np
 

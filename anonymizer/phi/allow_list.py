@@ -31,14 +31,22 @@ def tokens(text: str) -> list[str]:
     return [t for t in TOKEN_SPLIT.split(text.strip()) if t]
 
 
-def is_safe_token(token: str) -> bool:
-    word = token.strip(".'\"!?*-_").upper()
+def normalised_word(token: str) -> str:
+    return token.strip(".'\"!?*-_").upper()
+
+
+def is_safe_token(token: str, confirmed: frozenset[str] = frozenset()) -> bool:
+    """``confirmed``: words that more than one reading read exactly so; they are what is
+    written, not misreads, and must be vocabulary as they stand ("SCOTT" read twice is
+    no misread "SCOUT")."""
+    word = normalised_word(token)
     if not word:
         return True
     if len(word) == 1:
         return True  # single characters identify no one (and L/R markers are clinical)
-    return (word in safe_words() or bool(TECHNIQUE_VALUE.match(word)) or splits_into_safe_words(word)
-            or near_safe_word(word))
+    misread_possible = word not in confirmed
+    return (word in safe_words() or bool(TECHNIQUE_VALUE.match(word))
+            or splits_into_safe_words(word, misread_possible) or misread_possible and near_safe_word(word))
 
 
 # OCR misreads small clinical words ("PORTAELE", "SUPENE", "BRECT"); a long token of the
@@ -75,7 +83,7 @@ def _long_safe_words() -> tuple[str, ...]:
 VIEW_CODES = frozenset({"AP", "PA", "AX", "LL", "RL", "CC", "ML", "LM", "PD", "FS"})
 
 
-def splits_into_safe_words(word: str) -> bool:
+def splits_into_safe_words(word: str, misread_possible: bool = True) -> bool:
     """PORTABLESUPINE -> PORTABLE + SUPINE: OCR engines sometimes drop the spaces.
 
     Pieces must be 3+ letters, hold a digit (T2) or be a view code (PA, AX): with any
@@ -91,11 +99,11 @@ def splits_into_safe_words(word: str) -> bool:
                 continue
             if len(piece) < 3 and not any(c.isdigit() for c in piece) and piece not in VIEW_CODES:
                 continue
-            if piece in vocabulary or (start > 0 or end < len(word)) and near_safe_word(piece):
+            if piece in vocabulary or misread_possible and (start > 0 or end < len(word)) and near_safe_word(piece):
                 reachable[end] = True
                 break
     return reachable[-1]
 
 
-def all_tokens_safe(text: str) -> bool:
-    return all(is_safe_token(t) for t in tokens(text))
+def all_tokens_safe(text: str, confirmed: frozenset[str] = frozenset()) -> bool:
+    return all(is_safe_token(t, confirmed) for t in tokens(text))

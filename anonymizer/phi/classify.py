@@ -9,12 +9,13 @@ technique values with units, short numbers); --text-policy all redacts every box
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from anonymizer.job import Box, PhiHints, TextRegion, Verdict
-from anonymizer.phi.allow_list import all_tokens_safe, tokens
+from anonymizer.phi.allow_list import all_tokens_safe, is_safe_token, normalised_word, tokens
 from anonymizer.phi.fuzzy import header_match
 from anonymizer.phi.patterns import PHI_LABELS, find_patterns
 
@@ -48,7 +49,10 @@ def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> str |
     return None
 
 
-def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | None = None) -> tuple[Verdict, str]:
+def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | None = None,
+                  confirmed: frozenset[str] = frozenset()) -> tuple[Verdict, str]:
+    """``confirmed``: words read exactly so by more than one reading of the region, which
+    count as vocabulary only as they stand, never as a misread of a vocabulary word."""
     if alnum_count(text) < MIN_IDENTIFYING_CHARACTERS:
         return Verdict.SAFE, TOO_SHORT
     reason = evidence(text, hints, ner_model)
@@ -60,7 +64,7 @@ def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | Non
         # Letters one by one ("S e", "I m:T:") are what a re-read makes of texture or of
         # an ID it cannot read: no word, so no weight against another reading's words.
         return Verdict.SAFE, TOO_SHORT
-    if all_tokens_safe(text):
+    if all_tokens_safe(text, confirmed):
         return Verdict.SAFE, CLINICAL_VOCABULARY
     return Verdict.PHI, "unrecognised words (redacted unless known safe)"
 
@@ -77,7 +81,8 @@ def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model:
     "CHEST" and "PA" speak for PP-OCR's "CHeT PA" over both, but "PORTABLE" does not
     speak for the "SMITH" beside it."""
     boxed = _readings_with_boxes(region)
-    verdicts = [(classify_text(text, hints, policy, ner_model), box) for box, text in boxed]
+    confirmed = _words_read_twice([text for _, text in boxed])
+    verdicts = [(classify_text(text, hints, policy, ner_model, confirmed), box) for box, text in boxed]
     evidence_found = [v for v, _ in verdicts if v[0] is Verdict.PHI and not v[1].startswith(PHI_WITHOUT_EVIDENCE)]
     if evidence_found:
         region.verdict, region.reason = evidence_found[0]
@@ -87,10 +92,29 @@ def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model:
     safe = [(v, box) for v, box in substantial if v[0] is Verdict.SAFE]
     unsafe = [(v, box) for v, box in substantial if v[0] is not Verdict.SAFE]
     safe_boxes = [box for _, box in safe]
-    if safe and all(_covered(box, safe_boxes) for _, box in unsafe):
+    if safe and not _agreed_near_word(confirmed) and all(_covered(box, safe_boxes) for _, box in unsafe):
         region.verdict, region.reason = safe[0][0]
         return
     region.verdict, region.reason = unsafe[0][0]
+
+
+def _words_read_twice(readings: list[str]) -> frozenset[str]:
+    """Words that two or more readings of the region (engines, re-reads) read exactly
+    alike. OCR misreads small clinical words one letter off ("SUPENE"), and the allow-list
+    forgives that; but two readings that agree on a word one letter from a vocabulary
+    word have read what is written there: a name (SCOTT, BLAIR, NORMAN), not SCOUT,
+    FLAIR or NORMAL."""
+    counts = Counter(word for text in readings for word in {normalised_word(token) for token in tokens(text)})
+    return frozenset(word for word, count in counts.items() if count > 1)
+
+
+def _agreed_near_word(confirmed: frozenset[str]) -> bool:
+    """Whether readings agree on a word one letter from vocabulary ("PARKER" read twice,
+    ~ MARKER): that is what is written, a name more likely than a misread, and no other
+    reading of the region speaks for it ("FARKER" is as near MARKER). Garble that
+    readings agree on and no vocabulary word is near ("CETPA" for CHEST PA) is still
+    spoken for by a reading that is vocabulary."""
+    return any(is_safe_token(word) and not is_safe_token(word, confirmed) for word in confirmed)
 
 
 # Safe readings speak for another reading when their boxes together span this much of
