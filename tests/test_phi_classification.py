@@ -163,3 +163,7 @@ def test_a_name_one_letter_from_vocabulary_is_no_misread_when_readings_agree_on_
     assert verdict("SUPENE", "SUPINE") is Verdict.SAFE
     assert verdict("CETPA", "CETPA", "CHEST PA") is Verdict.SAFE
     assert verdict("SCOUT", "SCOUT") is Verdict.SAFE  # vocabulary as it stands
+    # A safe reading that read nothing like an agreed word does not speak for it; one
+    # reading of garble is still spoken for by any safe reading over it.
+    assert verdict("BROOKS", "BROOKS", "213{0]0] €") is Verdict.PHI
+    assert verdict("B caa", "50") is Verdict.SAFE

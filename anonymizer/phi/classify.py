@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from rapidfuzz import fuzz
 
 from anonymizer.job import Box, PhiHints, TextRegion, Verdict
 from anonymizer.phi.allow_list import all_tokens_safe, is_safe_token, normalised_word, tokens
@@ -82,20 +83,19 @@ def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model:
     speak for the "SMITH" beside it."""
     boxed = _readings_with_boxes(region)
     confirmed = _words_read_twice([text for _, text in boxed])
-    verdicts = [(classify_text(text, hints, policy, ner_model, confirmed), box) for box, text in boxed]
-    evidence_found = [v for v, _ in verdicts if v[0] is Verdict.PHI and not v[1].startswith(PHI_WITHOUT_EVIDENCE)]
+    verdicts = [(classify_text(text, hints, policy, ner_model, confirmed), box, text) for box, text in boxed]
+    evidence_found = [v for v, _, _ in verdicts if v[0] is Verdict.PHI and not v[1].startswith(PHI_WITHOUT_EVIDENCE)]
     if evidence_found:
         region.verdict, region.reason = evidence_found[0]
         return
     # A reading too short to identify says nothing when another engine read more.
-    substantial = [(v, box) for v, box in verdicts if v[1] != TOO_SHORT] or verdicts
-    safe = [(v, box) for v, box in substantial if v[0] is Verdict.SAFE]
-    unsafe = [(v, box) for v, box in substantial if v[0] is not Verdict.SAFE]
-    safe_boxes = [box for _, box in safe]
-    if safe and not _agreed_near_word(confirmed) and all(_covered(box, safe_boxes) for _, box in unsafe):
-        region.verdict, region.reason = safe[0][0]
+    substantial = [v for v in verdicts if v[0][1] != TOO_SHORT] or verdicts
+    safe = [(box, text) for v, box, text in substantial if v[0] is Verdict.SAFE]
+    unsafe = [(box, text) for v, box, text in substantial if v[0] is not Verdict.SAFE]
+    if safe and not _agreed_near_word(confirmed) and all(_spoken_for(box, text, safe, confirmed) for box, text in unsafe):
+        region.verdict, region.reason = next(v for v, _, _ in substantial if v[0] is Verdict.SAFE)
         return
-    region.verdict, region.reason = unsafe[0][0]
+    region.verdict, region.reason = next(v for v, _, _ in substantial if v[0] is not Verdict.SAFE)
 
 
 def _words_read_twice(readings: list[str]) -> frozenset[str]:
@@ -121,6 +121,28 @@ def _agreed_near_word(confirmed: frozenset[str]) -> bool:
 # its width: engines' boxes of the same text differ by a few pixels at either end, and
 # the gaps between word boxes are spaces.
 COVERING_SHARE = 0.8
+
+
+# A word that readings agree on and that is not vocabulary as it stands is what is
+# written; a safe reading speaks for it only where it read something like it: garble of
+# the same text ("CETPA" twice, "CHEST PA" once), or a word of it. A re-read that made
+# short numbers and stray signs of a name ("213{0]0] €" for BROOKS, which three readings
+# agreed on) is safe in itself, and says nothing about the name. A reading nobody
+# confirmed (garble, stray marks) is spoken for by any safe reading over its columns.
+SPEAKING_SIMILARITY = 50
+
+
+def _spoken_for(box: Box, text: str, safe: list[tuple[Box, str]], confirmed: frozenset[str]) -> bool:
+    agreed_unknown = any(normalised_word(token) in confirmed and not is_safe_token(token, confirmed)
+                         for token in tokens(text))
+    characters = _alnum_upper(text)
+    speaking = [safe_box for safe_box, safe_text in safe
+                if not agreed_unknown or fuzz.partial_ratio(characters, _alnum_upper(safe_text)) >= SPEAKING_SIMILARITY]
+    return _covered(box, speaking)
+
+
+def _alnum_upper(text: str) -> str:
+    return "".join(c for c in text.upper() if c.isalnum())
 
 
 def _covered(box: Box, safe_boxes: list[Box]) -> bool:
