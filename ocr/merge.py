@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 
 from anonymizer.job import Box
+from anonymizer.phi.classify import alnum_upper
 from ocr.engine import OcrBox
 
 
@@ -39,13 +40,9 @@ def same_text(a: Box, b: Box, iou_threshold: float) -> bool:
 LOOSE_AREA_RATIO = 1.5
 
 
-def _characters(text: str) -> str:
-    return "".join(c for c in text.upper() if c.isalnum())
-
-
 def _same_characters_looser(region: MergedBox, candidate: OcrBox) -> Box | None:
     """The tighter box when one box is much larger than the other yet reads the same."""
-    if _characters(region.text) != _characters(candidate.text) or not _characters(candidate.text):
+    if alnum_upper(region.text) != alnum_upper(candidate.text) or not alnum_upper(candidate.text):
         return None
     tight, loose = sorted((region.box, candidate.box), key=lambda b: b.area)
     if loose.area < LOOSE_AREA_RATIO * tight.area or tight.intersection_area(loose) < CONTAINMENT_THRESHOLD * tight.area:
@@ -58,8 +55,8 @@ def _same_characters_looser(region: MergedBox, candidate: OcrBox) -> Box | None:
 # (stretched to noise: "MARGARETHE" from row 0 over a line at rows 14-36). It joins the
 # line, whose rows the region keeps.
 def word_in_line(word: Box, word_text: str, line: Box, line_texts: Sequence[str]) -> Box | None:
-    characters = _characters(word_text)
-    if len(characters) < 2 or not any(characters in _characters(text) and characters != _characters(text)
+    characters = alnum_upper(word_text)
+    if len(characters) < 2 or not any(characters in alnum_upper(text) and characters != alnum_upper(text)
                                        for text in line_texts):
         return None
     across = min(word.right, line.right) - max(word.left, line.left)
@@ -78,7 +75,7 @@ OVERRUN_SIMILARITY, OVERRUN_MIN_CHARACTERS = 85, 4
 
 
 def word_overrunning_line(word: Box, word_text: str, line: Box, line_texts: Sequence[str]) -> Box | None:
-    characters = _characters(word_text)
+    characters = alnum_upper(word_text)
     if len(characters) < OVERRUN_MIN_CHARACTERS or (word.left >= line.left and word.right <= line.right):
         return None
     across = min(word.right, line.right) - max(word.left, line.left)
@@ -86,7 +83,7 @@ def word_overrunning_line(word: Box, word_text: str, line: Box, line_texts: Sequ
     if across < word.width / 2 or down < line.height / 2:
         return None
     for text in line_texts:
-        line_characters = _characters(text)
+        line_characters = alnum_upper(text)
         if len(line_characters) <= len(characters):
             continue
         match = fuzz.partial_ratio_alignment(characters, line_characters)
@@ -134,7 +131,7 @@ def _words_joined_to_lines(merged: list[MergedBox]) -> list[MergedBox]:
     """A word that became a region before its line was read (a more confident word box)
     joins the line now."""
     kept: list[MergedBox] = []
-    for region in sorted(merged, key=lambda r: max(len(_characters(t)) for t in r.readings), reverse=True):
+    for region in sorted(merged, key=lambda r: max(len(alnum_upper(t)) for t in r.readings), reverse=True):
         for line in kept:
             joined = _word_joins_line(region.box, region.text, line.box, line.readings)
             if joined is not None:
@@ -163,7 +160,7 @@ def _tightest_rows(region: MergedBox) -> MergedBox:
         by_engine.setdefault(part.engine, []).append(part)
     if len(by_engine) < 2:
         return region
-    texts = ["".join(_characters(p.text) for p in sorted(parts, key=lambda p: p.box.left))
+    texts = ["".join(alnum_upper(p.text) for p in sorted(parts, key=lambda p: p.box.left))
              for parts in by_engine.values()]
     if not all(texts) or any(fuzz.ratio(a, b) < WHOLE_READING_SIMILARITY for a in texts for b in texts):
         return region

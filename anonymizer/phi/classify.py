@@ -32,6 +32,11 @@ def alnum_count(text: str) -> int:
     return sum(c.isalnum() for c in text)
 
 
+def alnum_upper(text: str) -> str:
+    """A reading's letters and digits, upper case: what two readings are compared by."""
+    return "".join(c for c in text.upper() if c.isalnum())
+
+
 def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> str | None:
     kind = header_match(text, hints)
     if kind:
@@ -90,12 +95,18 @@ def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model:
         return
     # A reading too short to identify says nothing when another engine read more.
     substantial = [v for v in verdicts if v[0][1] != TOO_SHORT] or verdicts
-    safe = [(box, text) for v, box, text in substantial if v[0] is Verdict.SAFE]
-    unsafe = [(box, text) for v, box, text in substantial if v[0] is not Verdict.SAFE]
-    if safe and not _agreed_near_word(confirmed) and all(_spoken_for(box, text, safe, confirmed) for box, text in unsafe):
-        region.verdict, region.reason = next(v for v, _, _ in substantial if v[0] is Verdict.SAFE)
+    safe = [v for v in substantial if v[0][0] is Verdict.SAFE]
+    unsafe = [v for v in substantial if v[0][0] is not Verdict.SAFE]
+    # Readings that agree on a word one letter from vocabulary ("PARKER" read twice, ~
+    # MARKER) read what is written, a name more likely than a misread, and no other
+    # reading speaks for it ("FARKER" is as near MARKER). Garble they agree on that no
+    # vocabulary word is near ("CETPA" for CHEST PA) is spoken for by a reading like it.
+    agreed_unknown = frozenset(word for word in confirmed if not is_safe_token(word, confirmed))
+    near_vocabulary = any(is_safe_token(word) for word in agreed_unknown)
+    if safe and not near_vocabulary and all(_spoken_for(box, text, safe, agreed_unknown) for _, box, text in unsafe):
+        region.verdict, region.reason = safe[0][0]
         return
-    region.verdict, region.reason = next(v for v, _, _ in substantial if v[0] is not Verdict.SAFE)
+    region.verdict, region.reason = unsafe[0][0]
 
 
 def _words_read_twice(readings: list[str]) -> frozenset[str]:
@@ -106,15 +117,6 @@ def _words_read_twice(readings: list[str]) -> frozenset[str]:
     FLAIR or NORMAL."""
     counts = Counter(word for text in readings for word in {normalised_word(token) for token in tokens(text)})
     return frozenset(word for word, count in counts.items() if count > 1)
-
-
-def _agreed_near_word(confirmed: frozenset[str]) -> bool:
-    """Whether readings agree on a word one letter from vocabulary ("PARKER" read twice,
-    ~ MARKER): that is what is written, a name more likely than a misread, and no other
-    reading of the region speaks for it ("FARKER" is as near MARKER). Garble that
-    readings agree on and no vocabulary word is near ("CETPA" for CHEST PA) is still
-    spoken for by a reading that is vocabulary."""
-    return any(is_safe_token(word) and not is_safe_token(word, confirmed) for word in confirmed)
 
 
 # Safe readings speak for another reading when their boxes together span this much of
@@ -132,17 +134,14 @@ COVERING_SHARE = 0.8
 SPEAKING_SIMILARITY = 50
 
 
-def _spoken_for(box: Box, text: str, safe: list[tuple[Box, str]], confirmed: frozenset[str]) -> bool:
-    agreed_unknown = any(normalised_word(token) in confirmed and not is_safe_token(token, confirmed)
-                         for token in tokens(text))
-    characters = _alnum_upper(text)
-    speaking = [safe_box for safe_box, safe_text in safe
-                if not agreed_unknown or fuzz.partial_ratio(characters, _alnum_upper(safe_text)) >= SPEAKING_SIMILARITY]
+def _spoken_for(box: Box, text: str, safe: list[tuple[tuple[Verdict, str], Box, str]],
+                agreed_unknown: frozenset[str]) -> bool:
+    """``agreed_unknown``: words readings agree on that are not vocabulary as they stand."""
+    holds_agreed = any(normalised_word(token) in agreed_unknown for token in tokens(text))
+    characters = alnum_upper(text)
+    speaking = [safe_box for _, safe_box, safe_text in safe
+                if not holds_agreed or fuzz.partial_ratio(characters, alnum_upper(safe_text)) >= SPEAKING_SIMILARITY]
     return _covered(box, speaking)
-
-
-def _alnum_upper(text: str) -> str:
-    return "".join(c for c in text.upper() if c.isalnum())
 
 
 def _covered(box: Box, safe_boxes: list[Box]) -> bool:
