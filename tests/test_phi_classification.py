@@ -41,6 +41,7 @@ def test_phi_evidence(text, reason):
 @pytest.mark.parametrize("text", [
     "L", "R", "SEMI-UPRIGHT", "PORTABLE", "SUPINE", "AP", "CHEST PA", "120 kVp", "200 mAs", "5 cm", "12 MHz",
     "T2 FLAIR AX", "WL 40 WW 400", "Im 23/120", "x1.5", "DEPTH 16 cm", "GAIN 50%", "LT LAT DECUB",
+    "PET/CT AXIAL", "SPECT/CT", "PA/LAT",
 ])
 def test_clinical_and_technical_text_is_safe(text):
     verdict, why = classify_text(text, HINTS, "phi")
@@ -53,6 +54,8 @@ def test_unknown_words_are_redacted_unless_known_safe():
     assert classify_text("SUPINE", PhiHints(), "all")[0] is Verdict.PHI  # policy all
     assert not all_tokens_safe("PORTABLE JOHANSSON")
     assert is_safe_token("kVp") and not is_safe_token("1943")
+    # Slash compounds are safe only when every part is vocabulary with a letter in it.
+    assert not is_safe_token("PET/JOHANSSON") and not is_safe_token("CT/0714")
 
 
 def test_ner_model_loads_offline_and_counts_as_evidence(tmp_path):

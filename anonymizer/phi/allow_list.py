@@ -45,8 +45,16 @@ def is_safe_token(token: str, confirmed: frozenset[str] = frozenset()) -> bool:
     if len(word) == 1:
         return True  # single characters identify no one (and L/R markers are clinical)
     misread_possible = word not in confirmed
-    return (word in safe_words() or bool(TECHNIQUE_VALUE.match(word))
+    return (word in safe_words() or bool(TECHNIQUE_VALUE.match(word)) or _safe_compound(word, confirmed)
             or splits_into_safe_words(word, misread_possible) or misread_possible and near_safe_word(word))
+
+
+def _safe_compound(word: str, confirmed: frozenset[str]) -> bool:
+    """PET/CT, SPECT/CT, PA/LAT, T1/T2: vocabulary words joined by slashes. Every part
+    must hold a letter: slashes between numbers are dates, and only patterns judge them."""
+    parts = word.split("/")
+    return len(parts) > 1 and all(
+        any(c.isalpha() for c in part) and is_safe_token(part, confirmed) for part in parts)
 
 
 # OCR misreads small clinical words ("PORTAELE", "SUPENE", "BRECT"); a long token of the
