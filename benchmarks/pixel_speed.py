@@ -2,9 +2,11 @@
 
     python benchmarks/pixel_speed.py [--runs 7]
 
-The 512x512 file is the TCIA PET/CT fusion (../shared); the 2140x1760 CR is pydicom's
-real CR (dicomdirtests 6154, MONOCHROME1) resized to a full detector and given a
-burned-in name and date, as a CR from the modality would carry.
+The 512x512 file is the TCIA PET/CT fusion (../shared), as it is (no burned-in text) and
+with an identifier block and a view label burned in (every stage-5 and stage-6 step then
+runs: re-reads, label reads, growth, inpainting, verification); the 2140x1760 CR is
+pydicom's real CR (dicomdirtests 6154, MONOCHROME1) resized to a full detector and given
+a burned-in name and date, as a CR from the modality would carry.
 """
 
 from __future__ import annotations
@@ -47,6 +49,21 @@ def make_cr(path: Path) -> Path:
     return path
 
 
+def make_text_512(source: Path, path: Path) -> Path:
+    """The 512x512 RGB fusion with a four-line identifier block top left and a view label
+    bottom right, white on the image, 13-16 px letters as modality overlays draw them."""
+    ds = pydicom.dcmread(source)
+    rgb = ds.pixel_array.copy()
+    white = np.array([255, 255, 255], dtype=rgb.dtype)
+    for row, text in enumerate(("HARTMANN MARGARETHE", "DOB: 03/14/1951", "MRN 4471923", "ACC A208817")):
+        burn_text(rgb, text, (8, 22 + 20 * row), 0.5, 1, white)
+    burn_text(rgb, "PET/CT AXIAL", (400, 500), 0.5, 1, white)
+    ds.PixelData = rgb.tobytes()
+    ds.PatientName = "HARTMANN^MARGARETHE"
+    ds.save_as(path)
+    return path
+
+
 def time_stages(path: Path, config: PipelineConfig, out: Path, runs: int) -> list[float]:
     times = []
     for _ in range(runs):
@@ -72,7 +89,9 @@ def main() -> None:
         small = SHARED / "data/tcia-pseudo-phi/RGB_ORIGINAL.dcm"
         time_stages(small, config, out, 1)  # load the models once, as a batch worker would
         text_ct = SHARED / "data/tcia-pseudo-phi/2_ORIGINAL.dcm"
+        text_512 = make_text_512(small, out / "rgb_512_text.dcm")
         cases = (("512x512 DICOM, no burned-in text (RGB_ORIGINAL)", small),
+                 ("512x512 DICOM with an identifier block and a view label (RGB_ORIGINAL + text)", text_512),
                  ("552x394 CT with a burned-in name and DOB (2_ORIGINAL)", text_ct),
                  ("2140x1760 CR with burned-in name, DOB, ID and a view label", cr))
         for label, path in cases:
