@@ -27,6 +27,12 @@ def safe_words() -> frozenset[str]:
     return frozenset(str(word).upper() for words in groups.values() for word in words)
 
 
+@lru_cache(maxsize=1)
+def common_names() -> frozenset[str]:
+    text = resources.files("anonymizer.phi").joinpath("data/common-names.txt").read_text()
+    return frozenset(line.strip().upper() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
 def tokens(text: str) -> list[str]:
     return [t for t in TOKEN_SPLIT.split(text.strip()) if t]
 
@@ -44,7 +50,8 @@ def is_safe_token(token: str, confirmed: frozenset[str] = frozenset()) -> bool:
         return True
     if len(word) == 1:
         return True  # single characters identify no one (and L/R markers are clinical)
-    misread_possible = word not in confirmed
+    # A word read exactly as a common name is that name, not a misread clinical word.
+    misread_possible = word not in confirmed and word not in common_names()
     return (word in safe_words() or bool(TECHNIQUE_VALUE.match(word)) or _safe_compound(word, confirmed)
             or splits_into_safe_words(word, misread_possible) or misread_possible and near_safe_word(word))
 

@@ -16,7 +16,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from anonymizer.job import Box, PhiHints, TextRegion, Verdict
-from anonymizer.phi.allow_list import all_tokens_safe, is_safe_token, normalised_word, tokens
+from anonymizer.phi.allow_list import all_tokens_safe, common_names, is_safe_token, normalised_word, tokens
 from anonymizer.phi.fuzzy import header_match
 from anonymizer.phi.patterns import PHI_LABELS, find_patterns
 
@@ -103,7 +103,11 @@ def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model:
     # vocabulary word is near ("CETPA" for CHEST PA) is spoken for by a reading like it.
     agreed_unknown = frozenset(word for word in confirmed if not is_safe_token(word, confirmed))
     near_vocabulary = any(is_safe_token(word) for word in agreed_unknown)
-    if safe and not near_vocabulary and all(_spoken_for(box, text, safe, agreed_unknown) for _, box, text in unsafe):
+    # A reading with a common name in it, exactly ("PARKER" beside another engine's
+    # "MARKER"), is not spoken for by any other reading: which of them read right, the
+    # pixels do not say, and the name is the one that identifies.
+    names_read = any(normalised_word(token) in common_names() for _, _, text in unsafe for token in tokens(text))
+    if safe and not near_vocabulary and not names_read and all(_spoken_for(box, text, safe, agreed_unknown) for _, box, text in unsafe):
         region.verdict, region.reason = safe[0][0]
         return
     region.verdict, region.reason = unsafe[0][0]
