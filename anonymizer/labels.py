@@ -19,7 +19,7 @@ from rapidfuzz.distance import Levenshtein
 from anonymizer.job import Box, PhiHints, TextRegion
 from anonymizer.phi.classify import alnum_count
 from anonymizer.phi.patterns import PHI_LABELS
-from anonymizer.text_ink import grey_view, ink_extent, text_ink_columns
+from anonymizer.text_ink import grey_view, ink_extent, line_background, text_ink_columns
 
 # One or more labels at the start of a reading: "DOB:", "PATIENT NAME:", "MRN".
 _LEADING_LABELS = re.compile(rf"\s*(?:{PHI_LABELS.pattern}\s*)+", re.IGNORECASE)
@@ -232,7 +232,7 @@ def _gaps(grey: np.ndarray, box: Box) -> list[tuple[int, int]]:
     band = grey[box.top:box.bottom].astype(np.int16)
     if band.size == 0:
         return []
-    inked = text_ink_columns(band, box)[box.left:box.right]
+    inked = text_ink_columns(band, box, line_background(grey, box))[box.left:box.right]
     return [(box.left + start, box.left + stop) for start, stop in _blank_runs(inked)]
 
 

@@ -622,3 +622,29 @@ def test_a_label_cut_out_seen_again_on_another_frame_is_not_read_again(config):
     read_leading_label(second, (tesseract,), view, PhiHints(), config, readings)  # the next frame of a cine
     assert crops >= 1 and tesseract.crops == crops
     assert second.parts == first.parts and len(first.parts) == 2, "the same label part, read once"
+
+
+def test_a_label_is_cut_at_its_space_when_the_rows_median_is_anatomy():
+    """MR_small_RLE_1 of the synthetic set: dark letters with a bright rim on grey, on a
+    small image whose rows are mostly bright anatomy. Against the row's median the grey
+    background is as dark as the letters, every column is ink, and the cut fell inside
+    "MRN" (its first gap); against the value around the line it falls at the space."""
+    import cv2
+
+    from anonymizer.job import Box, PhiHints
+    from anonymizer.labels import value_start
+
+    view = np.full((40, 300), 200, np.uint8)  # bright anatomy across most of the row
+    view[:, :140] = 95  # the grey the line is drawn on
+    mask = np.zeros(view.shape, np.uint8)
+    cv2.putText(mask, "MRN 4415086", (6, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 2, cv2.LINE_8)
+    view[cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0] = 255  # the rim
+    view[mask > 0] = 50  # the letters
+    (label_width, _), _ = cv2.getTextSize("MRN ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 2)
+    rim = np.flatnonzero((view == 255).any(axis=0))
+    box = Box(int(rim[0]), 10, int(rim[-1] - rim[0] + 1), 21)
+    start = value_start(view, _region(box, (box, "Mrn4415086")), PhiHints())
+    letters = np.flatnonzero((mask > 0).any(axis=0))
+    last_of_label = letters[letters < 6 + label_width - 4].max()
+    first_of_value = letters[letters >= 6 + label_width - 4].min()
+    assert start is not None and last_of_label < start <= first_of_value - 1, (start, last_of_label, first_of_value)
