@@ -11,6 +11,8 @@ and over ../shared/data/tcia-pseudo-phi, and reports:
   clinical text boxes left out, and with the identifiers' labels ("DOB:") left out too
   (what is then left is anatomy and background: no burned-in text at all);
 - clean images byte-identical: PixelData of images without burned-in text.
+Then each PHI box missed, and each image with pixels changed outside the PHI boxes, with
+the clinical labels and identifier labels those pixels fall on.
 """
 
 from __future__ import annotations
@@ -44,6 +46,24 @@ def _mark_grown(area: np.ndarray, items, grow: int) -> None:
     for item in items:
         left, top, width, height = item["box"]
         area[max(top - grow, 0):top + height + grow, max(left - grow, 0):left + width + grow] = True
+
+
+def _changed_text(name: str, facts: dict, changed_outside: np.ndarray, grow: int) -> list[str]:
+    """Which clinical labels and identifier labels the changed pixels outside the PHI boxes
+    fall on, with how many pixels each ("examples_overlay_0.dcm: clinical 'SUPINE' 1023 px").
+    The texts are the corpus's clinical words and labels, never its identifiers."""
+    total = int(changed_outside.sum())
+    if not total:
+        return []
+    parts = []
+    for kind, items in (("clinical", facts["keep"]), ("label", facts.get("labels", ()))):
+        for item in items:
+            area = np.zeros(changed_outside.shape, dtype=bool)
+            _mark_grown(area, (item,), grow)
+            count = int((changed_outside & area).sum())
+            if count:
+                parts.append(f"{kind} '{item['label']}' {count} px")
+    return [f"{name}: {total} px ({'; '.join(parts) or 'no burned-in text'})"]
 
 
 def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> dict:
@@ -81,6 +101,7 @@ def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> di
             changed = changed.any(axis=-1)
         counts["outside"] += int((~allowed).sum())
         counts["outside_same"] += int((~allowed & ~changed).sum())
+        counts.setdefault("where", []).extend(_changed_text(name, facts, changed & ~allowed, grow))
         # The same, clinical text boxes left out too (it has its own measure above): the
         # pixels that are neither identifier nor text, anatomy and background.
         text = allowed.copy()
@@ -137,6 +158,8 @@ def main() -> None:
           f"| {pct(tcia['clean_same'], tcia['clean'])} |")
     for line in synthetic["missed"] + tcia["missed"]:
         print("missed:", line)
+    for line in synthetic.get("where", []) + tcia.get("where", []):
+        print("changed outside PHI:", line)
 
 
 if __name__ == "__main__":
