@@ -48,11 +48,12 @@ def text_ink_columns(band: np.ndarray, box: Box, around: float | None = None) ->
     set, beside dark letters with a bright rim on grey 90), the grey background then
     counts as ink as dark as the letters, and every column of the line is inked."""
     difference = band - np.median(band)
+    polarity = text_polarity(difference[:, box.left:box.right])
     if around is not None:
         local = band - around
-        if text_polarity(local[:, box.left:box.right]) not in (0, text_polarity(difference[:, box.left:box.right])):
-            difference = local
-    polarity = text_polarity(difference[:, box.left:box.right])
+        local_polarity = text_polarity(local[:, box.left:box.right])
+        if local_polarity not in (0, polarity):
+            difference, polarity = local, local_polarity
     if polarity == 0:
         return np.zeros(band.shape[1], dtype=bool)
     signed = difference * polarity

@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from anonymizer.job import Box
 from ocr.engine import OcrBox, as_rgb, box_from_points
 
 
-def _with_memory_arena(holder, threads: int | None) -> None:
-    """RapidOCR opens its ONNX sessions without ONNX Runtime's CPU memory arena, so every
-    run allocates its tensors afresh: PP-OCR's detector on a 1056 px square takes 0.21 s
-    so and 0.15 s with the arena. The session is opened again with it, on the same model
-    and settings; if the library's internals differ from what this expects, its own
-    session stays."""
-    import onnxruntime as ort
+@contextmanager
+def _sessions_with_memory_arena():
+    """RapidOCR opens its ONNX sessions with ONNX Runtime's CPU memory arena switched off,
+    so every run allocates its tensors afresh: PP-OCR's detector on a 1056 px square takes
+    0.21 s that way and 0.15 s with the arena. While RapidOCR is built, the options it
+    makes get the arena switched on (its own threads and optimisation level stay); should
+    a release not make them this way, its own options stay."""
+    from rapidocr_onnxruntime.utils import infer_engine
 
-    session = getattr(holder, "session", None)
-    model_path = getattr(session, "_model_path", None)
-    if model_path is None:
+    session_class = infer_engine.OrtInferSession
+    own_options = getattr(session_class, "_init_sess_opts", None)
+    if own_options is None:
+        yield
         return
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
-    options.enable_cpu_mem_arena = True
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-    holder.session = ort.InferenceSession(model_path, sess_options=options, providers=session.get_providers())
+
+    def with_arena(config):
+        options = own_options(config)
+        options.enable_cpu_mem_arena = True
+        return options
+
+    session_class._init_sess_opts = staticmethod(with_arena)
+    try:
+        yield
+    finally:
+        session_class._init_sess_opts = staticmethod(own_options)
 
 
 class RapidOcrEngine:
@@ -38,9 +46,8 @@ class RapidOcrEngine:
         # Our own confidence threshold applies later; medical overlays are upright, so
         # the angle classifier only costs time. Batch workers run one thread each.
         extra = {"intra_op_num_threads": threads} if threads else {}
-        self._ocr = RapidOCR(text_score=0.05, use_cls=False, print_verbose=False, **extra)
-        for holder in (self._ocr.text_det.infer, self._ocr.text_rec.session):
-            _with_memory_arena(holder, threads)
+        with _sessions_with_memory_arena():
+            self._ocr = RapidOCR(text_score=0.05, use_cls=False, print_verbose=False, **extra)
 
     def read(self, image: np.ndarray) -> list[OcrBox]:
         bgr = np.ascontiguousarray(as_rgb(image)[..., ::-1])
