@@ -137,9 +137,9 @@ def test_all_engines_failing_means_nothing_is_written(tmp_path, tcia_dir, config
 
 def test_pp_ocr_runs_with_onnx_runtimes_memory_arena_and_threads_as_asked():
     """RapidOCR opens its sessions without the arena (PP-OCR's detector 0.21 s instead of
-    0.15 on a 1056 px square, benchmarks/README.md); ocr/rapid.py opens them again with
-    it. Should a RapidOCR release change its internals, this says so instead of the
-    speed benchmark drifting."""
+    0.15 on a 1056 px square, benchmarks/README.md); ocr/rapid.py switches it on in the
+    options RapidOCR makes. Should a RapidOCR release change its internals, this says so
+    instead of the speed benchmark drifting."""
     from ocr.rapid import RapidOcrEngine
 
     for threads in (None, 1):
