@@ -16,7 +16,8 @@ import numpy as np
 
 from anonymizer.job import Box, TextRegion, Verdict
 from anonymizer.phi.classify import PHI_WITHOUT_EVIDENCE
-from anonymizer.text_ink import INK_CONTRAST, MAX_TEXT_COVERAGE, ink_extent, ink_off_the_line, text_polarity
+from anonymizer.text_ink import (INK_CONTRAST, MAX_TEXT_COVERAGE, ink_extent, ink_off_the_line, line_background,
+                                 text_polarity)
 
 UNREAD_LINE = "unread line in a block of identifier lines"
 # The next line starts within this many text heights of the read one; lines of a block
@@ -74,9 +75,8 @@ def _next_line(grey: np.ndarray, line: Box, direction: int) -> Box | None:
         return None
     # The read line's letters against the background around them (a tight box of bold
     # letters is more ink than background).
-    margin = line.padded(height, *grey.shape[:2])
-    around = grey[margin.top:margin.bottom, margin.left:margin.right]
-    polarity = text_polarity(grey[line.top:line.bottom, line.left:line.right].astype(np.int16) - np.median(around))
+    polarity = text_polarity(grey[line.top:line.bottom, line.left:line.right].astype(np.int16)
+                             - line_background(grey, line))
     if polarity == 0:
         return None
     ink = (strip - np.median(strip)) * polarity > INK_CONTRAST
