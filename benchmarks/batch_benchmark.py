@@ -16,7 +16,7 @@ from pathlib import Path
 from pydicom.data import get_testdata_file
 
 from cli_timing import REPO, SHARED, timed_cli
-SOURCES = [get_testdata_file(n) for n in ("CT_small.dcm", "MR_small.dcm", "examples_overlay.dcm",
+SOURCES = [get_testdata_file(n, download=False) for n in ("CT_small.dcm", "MR_small.dcm", "examples_overlay.dcm",
                                           "JPEG2000.dcm", "MR_small_RLE.dcm", "693_J2KI.dcm")]
 SOURCES += [str(SHARED / "data/tcia-pseudo-phi" / n) for n in ("2_ORIGINAL.dcm", "RGB_ORIGINAL.dcm")]
 

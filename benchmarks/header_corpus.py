@@ -58,7 +58,7 @@ def build(out_dir: Path, patients: int = 20) -> dict:
             for k, base_name in enumerate(BASE_FILES):
                 series_uid = uid("series", p, s, k)
                 for i in range(3):
-                    ds = pydicom.dcmread(get_testdata_file(base_name))
+                    ds = pydicom.dcmread(get_testdata_file(base_name, download=False))
                     sop = uid("sop", p, s, k, i)
                     ds.SOPInstanceUID = sop
                     ds.file_meta.MediaStorageSOPInstanceUID = sop

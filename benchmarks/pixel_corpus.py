@@ -46,7 +46,7 @@ def load_source(name: str) -> pydicom.Dataset:
     if name.startswith("SHARED:"):
         ds = pydicom.dcmread(SHARED / "data/tcia-pseudo-phi" / name.split(":", 1)[1])
     else:
-        ds = pydicom.dcmread(get_testdata_file(name))
+        ds = pydicom.dcmread(get_testdata_file(name, download=False))
     arr = ds.pixel_array  # decoded (RGB for colour); the pipeline's codecs are tested elsewhere
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     if frames > 1:

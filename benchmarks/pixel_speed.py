@@ -35,7 +35,7 @@ from burn import burn_text  # noqa: E402
 
 
 def make_cr(path: Path) -> Path:
-    ds = pydicom.dcmread(get_testdata_file("6154"))
+    ds = pydicom.dcmread(get_testdata_file("6154", download=False))
     big = cv2.resize(ds.pixel_array.astype(np.float32), (1760, 2140), interpolation=cv2.INTER_CUBIC)
     big = np.clip(big, 0, 4095).astype(np.uint16)
     white = 0  # MONOCHROME1: low values render white

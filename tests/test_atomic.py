@@ -43,7 +43,7 @@ def test_metadata_only_batch_commits_in_groups_and_reports_after(tmp_path, confi
     from anonymizer.batch import METADATA_ONLY_CHUNK, run_local
     from anonymizer.inputs import InputFile
 
-    source = Path(get_testdata_file("CT_small.dcm"))
+    source = Path(get_testdata_file("CT_small.dcm", download=False))
     count = METADATA_ONLY_CHUNK + 3  # two groups, the second one short
     items = [InputFile(source, Path(f"f{i:03d}.dcm")) for i in range(count)]
     seen = []

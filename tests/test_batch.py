@@ -19,11 +19,11 @@ FAST = ("--metadata-only",)  # header-only keeps these tests quick; pixels are t
 def export(tmp_path) -> Path:
     """A small export: nested folders, files without suffix, a DICOMDIR, a README, a broken file."""
     root = tmp_path / "export"
-    source = Path(get_testdata_file("CT_small.dcm")).parent / "dicomdirtests"
+    source = Path(get_testdata_file("CT_small.dcm", download=False)).parent / "dicomdirtests"
     shutil.copytree(source / "77654033", root / "patient_a")
     shutil.copytree(source / "98892001", root / "patient_b")
     shutil.copy(source / "DICOMDIR", root / "DICOMDIR")
-    shutil.copy(get_testdata_file("no_meta.dcm"), root / "broken.dcm")  # lacks SOPClassUID
+    shutil.copy(get_testdata_file("no_meta.dcm", download=False), root / "broken.dcm")  # lacks SOPClassUID
     (root / "notes.txt").write_text("export notes")
     return root
 

@@ -16,7 +16,7 @@ from conftest import REPO, run_cli
 
 
 def test_header_classification_names_anatomy():
-    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
     ds.BodyPartExamined = "CHEST"
     assert classify_header(ds).anatomy == "chest"
     ds.BodyPartExamined = "PELVIS"

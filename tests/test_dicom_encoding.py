@@ -62,7 +62,7 @@ def test_output_is_byte_identical_to_dcmwrite(how, config):
 
 
 def test_changed_values_of_every_simple_kind_round_trip(config):
-    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
     ds.StudyDescription = "CHEST PA"        # odd length text: space padded
     ds.SOPInstanceUID = "2.25.123"          # odd length UID: NUL padded
     ds.ImageType = ["ORIGINAL", "PRIMARY"]  # multi-valued

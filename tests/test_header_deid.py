@@ -39,7 +39,7 @@ def test_same_key_same_input_gives_byte_identical_output(tmp_path, tcia_dir):
 
 def make_series(tmp_path: Path) -> list[Path]:
     """Two instances of one patient, a day apart, referencing each other in sequences."""
-    base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    base = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
     paths = []
     for index, study_date in enumerate(("20200110", "20200111")):
         ds = base.copy()
@@ -94,7 +94,7 @@ def test_clean_descriptors_keep_clinical_words_and_lose_identifiers(tmp_path):
 
 
 def test_dummy_values_are_valid_for_their_vr(tmp_path):
-    ds = scrub_file(Path(get_testdata_file("CT_small.dcm")), key=TEST_KEY)
+    ds = scrub_file(Path(get_testdata_file("CT_small.dcm", download=False)), key=TEST_KEY)
     for element in ds.iterall():
         if element.VR in ("DA",) and element.value:
             assert len(element.value) == 8 and element.value.isdigit()

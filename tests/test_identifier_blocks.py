@@ -19,7 +19,7 @@ def _ct_with_block(lines=LINES) -> tuple[np.ndarray, list[Box]]:
     """CT_small as an 8-bit 512 px view, with a block of lines burned in its top left."""
     import pydicom
 
-    pixels = pydicom.dcmread(get_testdata_file("CT_small.dcm")).pixel_array.astype(np.float32)
+    pixels = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False)).pixel_array.astype(np.float32)
     view = cv2.resize(cv2.normalize(pixels, None, 0, 180, cv2.NORM_MINMAX), (512, 512)).astype(np.uint8)
     boxes = []
     for number, text in enumerate(lines):

@@ -46,7 +46,7 @@ LOSSY = {"JPEG Baseline (Process 1)", "JPEG Extended (Process 2 and 4)", "JPEG 2
 
 def redact_corner(name: str, tmp_path: Path, config, fill: str = "inpaint"):
     """Redact a forced PHI box in the top-left corner of frame 0 through stages 6 and 7."""
-    source = Path(get_testdata_file(name))
+    source = Path(get_testdata_file(name, download=False))
     job = open_job(source)
     validate(job, config)
     rows, cols = job.pixels.shape[1:3]

@@ -13,8 +13,8 @@ from anonymizer.metadata.scrub import scrub_metadata
 
 
 def scrubbed(name: str, config):
-    job = open_job(Path(get_testdata_file(name)))
-    original = pydicom.dcmread(get_testdata_file(name))
+    job = open_job(Path(get_testdata_file(name, download=False)))
+    original = pydicom.dcmread(get_testdata_file(name, download=False))
     scrub_metadata(job, config)
     return original, job.dataset, job
 
@@ -50,7 +50,7 @@ def test_overlays_are_removed(config):
 def test_dates_shift_consistently_for_one_patient(config):
     _, first, _ = scrubbed("CT_small.dcm", config)
     _, second, _ = scrubbed("CT_small.dcm", config)
-    original = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    original = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
     assert first.StudyDate == second.StudyDate != original.StudyDate
     assert first.StudyInstanceUID == second.StudyInstanceUID
 
@@ -58,7 +58,7 @@ def test_dates_shift_consistently_for_one_patient(config):
 def test_private_sequences_nested_are_removed(config):
     from anonymizer.metadata.scrub import ScrubContext, scrub_dataset
 
-    ds = pydicom.dcmread(get_testdata_file("nested_priv_SQ.dcm"))
+    ds = pydicom.dcmread(get_testdata_file("nested_priv_SQ.dcm", download=False))
     assert any(e.tag.is_private for e in ds.iterall())
     ctx = ScrubContext(load_profile_table(), config.strategy, config.key, "", -400)
     scrub_dataset(ds, ctx)

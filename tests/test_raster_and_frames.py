@@ -23,7 +23,7 @@ TEXT_ORIGIN = (8, 24)  # baseline of the burned-in text, inside the top border b
 
 def ct_image_with_text() -> np.ndarray:
     """A real CT slice (pydicom's CT_small), 4x upscaled to 512 px, with a name burned in."""
-    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
     view = render_dicom_view(ds, ds.pixel_array[np.newaxis])[0]
     view = cv2.resize(view, (512, 512), interpolation=cv2.INTER_LINEAR)
     image = cv2.cvtColor(view, cv2.COLOR_GRAY2BGR)
@@ -54,7 +54,7 @@ def test_raster_formats_are_redacted_and_kept_in_their_format(tmp_path, suffix):
 
 
 def test_jpeg_without_text_keeps_image_data_and_loses_exif(tmp_path):
-    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
     view = render_dicom_view(ds, ds.pixel_array[np.newaxis])[0]
     ok, encoded = cv2.imencode(".jpg", cv2.resize(view, (256, 256)))
     jpeg = encoded.tobytes()

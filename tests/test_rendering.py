@@ -11,7 +11,7 @@ from anonymizer.pixels.rendering import linear_window, render_dicom_view
 
 
 def view_of(name: str):
-    ds = pydicom.dcmread(get_testdata_file(name))
+    ds = pydicom.dcmread(get_testdata_file(name, download=False))
     pixels = decode_dicom_pixels(ds)
     return ds, pixels, render_dicom_view(ds, pixels)
 

@@ -18,7 +18,7 @@ from conftest import TEST_KEY, run_cli
 
 def scrub_with(strategy_text: str, name: str = "CT_small.dcm"):
     config = PipelineConfig(key=TEST_KEY, strategy=parse_strategy(strategy_text))
-    job = open_job(Path(get_testdata_file(name)))
+    job = open_job(Path(get_testdata_file(name, download=False)))
     scrub_metadata(job, config)
     return job.dataset
 
@@ -40,7 +40,7 @@ actions:
 keep: [InstitutionName]
 remove: ["0018,0050"]
 """)
-    original = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    original = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
     assert "StationName" not in ds
     assert ds.PatientSex == "ANONYMIZED"
     assert ds.InstitutionName == original.InstitutionName
@@ -50,7 +50,7 @@ remove: ["0018,0050"]
 
 def test_options_change_actions():
     full = scrub_with("options: [retain-longitudinal-full-dates, retain-uids]")
-    original = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    original = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
     assert full.StudyDate == original.StudyDate
     assert full.SOPInstanceUID == original.SOPInstanceUID
     assert full.LongitudinalTemporalInformationModified == "UNMODIFIED"
@@ -64,7 +64,7 @@ def test_options_change_actions():
 
 def test_private_creator_rule_keeps_a_block():
     ds = scrub_with('private-creators: {"GEMS_PARM_01": K}')
-    original = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    original = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
     kept = [e for e in ds if e.tag.is_private]
     assert kept and all(e.tag.group == 0x0043 for e in kept)
     assert len(kept) == len([e for e in original if e.tag.group == 0x0043])
