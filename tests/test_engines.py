@@ -151,3 +151,20 @@ def test_pp_ocr_runs_with_onnx_runtimes_memory_arena_and_threads_as_asked():
         line = np.zeros((48, 220, 3), dtype=np.uint8)
         cv2.putText(line, "CHEST PA", (10, 34), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
         assert [b.text for b in engine.read_line(line)] == ["CHEST PA"]  # and it still reads
+
+
+def test_pp_ocr_detector_input_through_the_table_is_rapidocrs_own_to_the_last_bit():
+    """ocr/rapid.py normalises the detector's input through a 256-entry table made by
+    RapidOCR's own normalisation; the tensor must be the one RapidOCR would have made, for
+    a square frame, a long strip and a crop smaller than the detector's minimum side."""
+    from ocr.rapid import RapidOcrEngine
+
+    detector = RapidOcrEngine()._ocr.text_det
+    rng = np.random.default_rng(4)
+    for shape in ((1056, 1056, 3), (300, 2000, 3), (40, 50, 3)):
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        table = detector.get_preprocess(max(shape))
+        ours, theirs = table(image), table._own(image)  # RapidOCR's DetPreProcess
+        assert ours.dtype == theirs.dtype == np.float32
+        assert ours.shape == theirs.shape
+        assert np.array_equal(ours, theirs)
