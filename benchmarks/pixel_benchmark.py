@@ -68,7 +68,7 @@ def _changed_text(name: str, facts: dict, changed_outside: np.ndarray, grow: int
 
 def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> dict:
     counts = dict(phi=0, phi_hit=0, keep=0, keep_kept=0, outside=0, outside_same=0, clean=0, clean_same=0,
-                  other=0, other_same=0, no_text=0, no_text_same=0)
+                  other=0, other_same=0, no_text=0, no_text_same=0, unlabelled=0, unlabelled_same=0)
     missed = []
     for name, facts in sorted(truth.items()):
         job = open_job(images / name)
@@ -102,6 +102,12 @@ def evaluate(images: Path, truth: dict, config: PipelineConfig, out: Path) -> di
         counts["outside"] += int((~allowed).sum())
         counts["outside_same"] += int((~allowed & ~changed).sum())
         counts.setdefault("where", []).extend(_changed_text(name, facts, changed & ~allowed, grow))
+        # The identifiers' labels counted with their values: what changes then is clinical
+        # text, anatomy or background.
+        labelled = allowed.copy()
+        _mark_grown(labelled, facts.get("labels", ()), grow)
+        counts["unlabelled"] += int((~labelled).sum())
+        counts["unlabelled_same"] += int((~labelled & ~changed).sum())
         # The same, clinical text boxes left out too (it has its own measure above): the
         # pixels that are neither identifier nor text, anatomy and background.
         text = allowed.copy()
@@ -148,6 +154,11 @@ def main() -> None:
           f"| {100 * tcia['outside_same'] / tcia['outside']:.3f}% |")
     print(f"| pixels outside PHI changed | {synthetic['outside'] - synthetic['outside_same']} px "
           f"| {tcia['outside'] - tcia['outside_same']} px |")
+    print(f"| pixels outside PHI and the identifiers' labels unchanged "
+          f"| {100 * synthetic['unlabelled_same'] / synthetic['unlabelled']:.3f}% "
+          f"({synthetic['unlabelled'] - synthetic['unlabelled_same']} px changed) "
+          f"| {100 * tcia['unlabelled_same'] / tcia['unlabelled']:.3f}% "
+          f"({tcia['unlabelled'] - tcia['unlabelled_same']} px changed) |")
     print(f"| pixels outside PHI and clinical text unchanged | {100 * synthetic['other_same'] / synthetic['other']:.3f}% "
           f"| {100 * tcia['other_same'] / tcia['other']:.3f}% |")
     print(f"| pixels outside all burned-in text (identifiers, their labels, clinical text) unchanged "
