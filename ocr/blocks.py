@@ -1,4 +1,4 @@
-"""Lines of a block of identifiers that no engine read.
+"""Lines of a block of identifiers that no engine read, or read only as garble.
 
 Modalities burn identifiers as a block of lines in one corner (name, birth date, ID,
 accession), one above the other and aligned on one side. When an engine reads one
@@ -8,6 +8,12 @@ too, and its pixels are where the block shows it: the next band of ink of the sa
 height, aligned with the read line. Such a line becomes a PHI region of its own with no
 reading; stage 6 paints it like any other. Privacy first: an identifier left legible is
 the failure that matters most.
+
+The same holds for a line of the block that the engines read only as garble and that
+passed for clinical text only through stage 5's re-read of its box: a re-read that made
+a short number of it ("769" of an outlined "MRN 7694052", beside the engines' "NZeaa"
+and "MRS") says nothing about the characters it did not read. Next to an identifier,
+such a line is kept only when an engine read it as clinical text the first time.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from anonymizer.text_ink import (INK_CONTRAST, MAX_TEXT_COVERAGE, ink_extent, in
                                  text_polarity)
 
 UNREAD_LINE = "unread line in a block of identifier lines"
+GARBLED_LINE = "line in a block of identifier lines that only a re-read made clinical"
 # The next line starts within this many text heights of the read one; lines of a block
 # are this alike in height; a word space is narrower than a text height.
 MAX_LINE_GAP_HEIGHTS = 1.0
@@ -59,6 +66,32 @@ def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion
             taken.append(candidate)
             seeds.append(region)
     return found
+
+
+def garbled_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion],
+                                      kept_by_reread: list[TextRegion]) -> None:
+    """Make PHI each region of ``kept_by_reread`` (judged safe only after its box was read
+    again) that is the line directly above or below an identifier line of ``regions``, or
+    of a line made PHI so, aligned with it on the left or the right."""
+    seeds = [r for r in regions
+             if r.verdict is Verdict.PHI and r.in_border and not r.reason.startswith(PHI_WITHOUT_EVIDENCE)]
+    candidates = [r for r in kept_by_reread if r.verdict is Verdict.SAFE and r.in_border]
+    while seeds and candidates:
+        line = ink_extent(grey, seeds.pop(0).box)
+        for region in [r for r in candidates if _adjacent_line(line, ink_extent(grey, r.box))]:
+            region.verdict, region.reason = Verdict.PHI, GARBLED_LINE
+            candidates.remove(region)
+            seeds.append(region)
+
+
+def _adjacent_line(line: Box, other: Box) -> bool:
+    """``other`` is the next line of ``line``'s block: above or below it within
+    MAX_LINE_GAP_HEIGHTS, of about its height, aligned on one side."""
+    height = line.height
+    gap = other.top - line.bottom if other.top >= line.top else line.top - other.bottom
+    aligned = min(abs(other.left - line.left), abs(other.right - line.right)) <= MAX_ALIGNMENT_HEIGHTS * height
+    return (0 <= gap <= MAX_LINE_GAP_HEIGHTS * height and aligned
+            and LINE_HEIGHT_RANGE[0] * height <= other.height <= LINE_HEIGHT_RANGE[1] * height)
 
 
 def _next_line(grey: np.ndarray, line: Box, direction: int) -> Box | None:

@@ -12,7 +12,7 @@ from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, 
 from anonymizer.phi.ner import ner_model_dir
 from anonymizer.redaction import should_redact
 from anonymizer.text_ink import grey_view
-from ocr.blocks import unread_lines_of_identifier_blocks
+from ocr.blocks import garbled_lines_of_identifier_blocks, unread_lines_of_identifier_blocks
 from ocr.label_reading import read_leading_label
 from ocr.merge import merge_boxes, word_in_line
 from ocr.plausibility import is_plausible_text
@@ -69,7 +69,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
                  if b.confidence >= config.confidence and is_plausible_text(b.box, b.text, rows, b.confidence)]
         for b in boxes:
             counts[b.engine] += 1
-        frame_regions = []
+        frame_regions, kept_by_reread = [], []
         for merged in merge_boxes(boxes, config.iou_threshold):
             region = TextRegion(
                 box=merged.box, text=merged.text, confidence=merged.confidence,
@@ -81,10 +81,13 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
             classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
             if region.reason.startswith(UNRECOGNISED):
                 reread(region, engines, job, config)
+                if region.verdict is Verdict.SAFE:
+                    kept_by_reread.append(region)
             frame_regions.append(region)
         keep_fragments_of_clinical_lines(frame_regions)
-        frame_regions.extend(unread_lines_of_identifier_blocks(grey_view(job.view[frame_index]), frame_regions,
-                                                               frame_index))
+        grey = grey_view(job.view[frame_index])
+        frame_regions.extend(unread_lines_of_identifier_blocks(grey, frame_regions, frame_index))
+        garbled_lines_of_identifier_blocks(grey, frame_regions, kept_by_reread)
         for region in frame_regions:
             if should_redact(region, config):  # a label is kept only where stage 6 paints
                 read_leading_label(region, engines, job.view[frame_index], job.phi_hints, config, label_readings)

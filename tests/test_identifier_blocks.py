@@ -10,7 +10,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from anonymizer.job import Box, TextRegion, Verdict
-from ocr.blocks import UNREAD_LINE, unread_lines_of_identifier_blocks
+from ocr.blocks import GARBLED_LINE, UNREAD_LINE, garbled_lines_of_identifier_blocks, unread_lines_of_identifier_blocks
 
 LINES = ("KOWALSKI ANNA", "DOB: 07/13/1980", "MRN 4415086")
 
@@ -92,3 +92,35 @@ def test_the_edge_of_a_title_bar_is_no_unread_line(tmp_path, config):
     before = pydicom.dcmread(source).pixel_array
     after = pydicom.dcmread(job.output_path).pixel_array
     assert (before[59] == 244).all() and (after[59] == before[59]).all(), "the bar's last row is untouched"
+
+
+def test_a_line_of_a_block_kept_only_by_a_re_read_is_painted_and_clinical_text_elsewhere_is_not():
+    """The residual risk the README names: an outlined MRN line that the engines read as
+    garble ("NZeaa", "MRS") and a re-read of its box as a short number ("769"), which
+    made it clinical. Under a date line it is a line of the identifier block: PHI. The
+    same kind of re-read far from the block, and a line beside it that an engine read as
+    clinical text itself, stay kept."""
+    view, (name, date, mrn) = _ct_with_block()
+    view_label = Box(430, 480, 60, 12)
+    cv2.putText(view, "SUPINE", (432, 490), cv2.FONT_HERSHEY_SIMPLEX, 0.4, 255, 1, cv2.LINE_8)
+    clinical = "clinical or technical vocabulary"
+    date_line = _region(date)
+    garbled = _region(mrn, Verdict.SAFE, clinical)
+    far_away = _region(view_label, Verdict.SAFE, clinical)
+    garbled_lines_of_identifier_blocks(view, [date_line, garbled, far_away], [garbled, far_away])
+    assert garbled.verdict is Verdict.PHI and garbled.reason == GARBLED_LINE
+    assert far_away.verdict is Verdict.SAFE
+
+    read_as_clinical = _region(mrn, Verdict.SAFE, clinical)  # an engine read it so itself
+    garbled_lines_of_identifier_blocks(view, [date_line, read_as_clinical], [])
+    assert read_as_clinical.verdict is Verdict.SAFE
+
+
+def test_garbled_lines_are_followed_through_the_block():
+    """Name, then a date, then two garbled lines: the second is next to the first, which
+    is next to the date."""
+    view, boxes = _ct_with_block(LINES + ("ACC A315871",))
+    clinical = "clinical or technical vocabulary"
+    lines = [_region(boxes[1])] + [_region(box, Verdict.SAFE, clinical) for box in boxes[2:]]
+    garbled_lines_of_identifier_blocks(view, lines, lines[1:])
+    assert [r.verdict for r in lines[1:]] == [Verdict.PHI, Verdict.PHI]
