@@ -48,9 +48,7 @@ def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion
     """PHI regions for the lines directly above and below identifier lines (and above and
     below those, up to MAX_LINES_FOUND) that hold aligned ink of the same height but that
     no engine read. ``regions``: those read on this frame."""
-    # Lines of unknown words are PHI by default, not by evidence: they anchor no block.
-    seeds = [r for r in regions
-             if r.verdict is Verdict.PHI and r.in_border and not r.reason.startswith(PHI_WITHOUT_EVIDENCE)]
+    seeds = _identifier_lines(regions)
     taken = [r.box for r in regions]
     found: list[TextRegion] = []
     while seeds and len(found) < MAX_LINES_FOUND:
@@ -73,15 +71,23 @@ def garbled_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegio
     """Make PHI each region of ``kept_by_reread`` (judged safe only after its box was read
     again) that is the line directly above or below an identifier line of ``regions``, or
     of a line made PHI so, aligned with it on the left or the right."""
-    seeds = [r for r in regions
-             if r.verdict is Verdict.PHI and r.in_border and not r.reason.startswith(PHI_WITHOUT_EVIDENCE)]
-    candidates = [r for r in kept_by_reread if r.verdict is Verdict.SAFE and r.in_border]
+    seeds = _identifier_lines(regions)
+    candidates = {id(r): (r, ink_extent(grey, r.box))
+                  for r in kept_by_reread if r.verdict is Verdict.SAFE and r.in_border}
     while seeds and candidates:
         line = ink_extent(grey, seeds.pop(0).box)
-        for region in [r for r in candidates if _adjacent_line(line, ink_extent(grey, r.box))]:
-            region.verdict, region.reason = Verdict.PHI, GARBLED_LINE
-            candidates.remove(region)
-            seeds.append(region)
+        for key, (region, extent) in list(candidates.items()):
+            if _adjacent_line(line, extent):
+                region.verdict, region.reason = Verdict.PHI, GARBLED_LINE
+                del candidates[key]
+                seeds.append(region)
+
+
+def _identifier_lines(regions: list[TextRegion]) -> list[TextRegion]:
+    """Border regions that are PHI by evidence. Lines of unknown words are PHI by default,
+    not by evidence: they anchor no block."""
+    return [r for r in regions
+            if r.verdict is Verdict.PHI and r.in_border and not r.reason.startswith(PHI_WITHOUT_EVIDENCE)]
 
 
 def _adjacent_line(line: Box, other: Box) -> bool:
