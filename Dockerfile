@@ -15,7 +15,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HOME=/models/huggingface \
-    EASYOCR_MODULE_PATH=/models/easyocr \
     ANONYMIZER_CLIP_MODEL=/models/clip
 
 # libGL and glib: rapidocr-onnxruntime pulls the full opencv-python, which links them.
@@ -26,16 +25,15 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY requirements.txt requirements-ml.txt ./
-RUN pip install -r requirements.txt
+# Every package, transitive ones included, from the hashed lock.
+RUN pip install --require-hashes -r requirements.txt
 
-# Optional engines: torch (CPU), transformers for CLIP, EasyOCR; and their weights,
-# fetched here at build time so the running container needs no network.
-# hadolint ignore=DL3013
+# Optional: torch (the CPU build, torch==2.13.0+cpu in the lock) and transformers for
+# CLIP, and CLIP's weights, fetched here at build time so the running container needs
+# no network.
 RUN if [ "$WITH_OPTIONAL_MODELS" = "1" ]; then \
-        pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0 \
-        && pip install -r requirements-ml.txt easyocr==1.7.2 \
-        && python -c "from huggingface_hub import snapshot_download; snapshot_download('$CLIP_MODEL_ID', local_dir='/models/clip', allow_patterns=['*.json', '*.txt', '*.safetensors'])" \
-        && python -c "import easyocr; easyocr.Reader(['en'], gpu=False, model_storage_directory='/models/easyocr/model', verbose=False)"; \
+        pip install --require-hashes --extra-index-url "$TORCH_INDEX_URL" -r requirements-ml.txt \
+        && python -c "from huggingface_hub import snapshot_download; snapshot_download('$CLIP_MODEL_ID', local_dir='/models/clip', allow_patterns=['*.json', '*.txt', '*.safetensors'])"; \
     fi
 
 COPY pyproject.toml README.md pipeline_run.py ./

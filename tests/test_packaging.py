@@ -1,8 +1,10 @@
-"""Issue 2, items 1 and 8: layout, Dockerfile and compose file."""
+"""Layout, the lock, the Dockerfile and the compose file."""
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 import shutil
 import subprocess
 
@@ -26,9 +28,12 @@ def test_dockerfile_passes_hadolint():
 
 def test_dockerfile_bakes_models_and_runs_offline():
     text = (REPO / "Dockerfile").read_text()
-    assert "snapshot_download" in text and "easyocr.Reader" in text  # fetched at build time
-    assert "HF_HUB_OFFLINE=1" in text and "torch==2.13.0" in text
+    assert "snapshot_download" in text  # fetched at build time
+    assert "HF_HUB_OFFLINE=1" in text
     assert "download.pytorch.org/whl/cpu" in text  # never PyPI's CUDA torch
+    installs = [line for line in text.splitlines() if "pip install" in line]
+    assert installs and all("--require-hashes" in line or "--no-deps ." in line for line in installs), installs
+    assert "torch==2.13.0+cpu" in (REPO / "requirements-ml.txt").read_text()
 
 
 def test_compose_mounts_input_output_and_model_cache():
@@ -45,3 +50,37 @@ def test_vendored_profile_table_is_the_shared_reference():
     vendored = json.loads((REPO / "anonymizer/metadata/data/ps3.15-table-e1-1.json").read_text())
     reference = json.loads((shared_dir() / "reference/ps3.15-table-e1-1.json").read_text())
     assert vendored == reference and len(vendored) == 621
+
+
+def test_one_opencv_distribution_and_it_provides_cv2():
+    """rapidocr-onnxruntime depends on opencv-python; a second OpenCV distribution would
+    overwrite its cv2/ files, and stages 5 and 6 would run on whichever came last."""
+    from importlib.metadata import distributions, files
+
+    import cv2
+
+    opencv = sorted({d.metadata["Name"].lower() for d in distributions() if d.metadata["Name"].lower().startswith("opencv")})
+    assert opencv == ["opencv-python"], opencv
+    locked = next(line.split("==")[1].split()[0] for line in (REPO / "requirements.txt").read_text().splitlines()
+                  if line.startswith("opencv-python=="))
+    assert cv2.__version__ == ".".join(locked.split(".")[:3])
+    cv2_init = next(f for f in files("opencv-python") if str(f) == "cv2/__init__.py")
+    assert Path(cv2.__file__).resolve() == Path(cv2_init.locate()).resolve()
+
+
+def test_installed_packages_are_the_locked_ones():
+    from importlib.metadata import distributions
+
+    from packaging.utils import canonicalize_name
+
+    locked = {}
+    for line in (REPO / "requirements-dev.txt").read_text().splitlines():
+        if "==" in line and not line.startswith((" ", "#")):
+            name, version = line.split("==")
+            locked[canonicalize_name(name)] = version.split()[0].rstrip("\\").strip()
+    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions()}
+    for name, version in locked.items():
+        assert installed.get(name) == version, f"{name}: locked {version}, installed {installed.get(name)}"
+    unlocked = set(installed) - set(locked) - {canonicalize_name(n) for n in ("medical-anonymizer", "pip", "setuptools", "wheel")}
+    assert not unlocked, f"installed but not locked: {sorted(unlocked)}"
+    assert subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True).returncode == 0
