@@ -1,4 +1,4 @@
-"""Issue 4, items 2-4: border rule, verification by re-reading, frames, ultrasound regions."""
+"""Stage 6 rules: the border, verification by re-reading, frames, ultrasound regions, labels."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from anonymizer import redaction
 from anonymizer.loading import open_job
 from anonymizer.pipeline import run_stages
 from anonymizer.pixels.rendering import render_dicom_view
+from burned_lines import advance, burned_line
 from conftest import read_text_in_box
 from ocr.detect import frames_to_scan
 
@@ -322,13 +323,9 @@ def test_inpainting_beside_kept_text_does_not_smear_its_letters_into_the_fill():
 
 
 def _line(text: str, width: int = 260):
-    """A burned-in line on black, and the columns of each character's ink."""
-    import cv2
-
-    view = np.zeros((30, width), np.uint8)
-    cv2.putText(view, text, (4, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1, cv2.LINE_8)
-    inked = np.flatnonzero((view > 0).any(axis=0))
-    return view, inked
+    """A burned-in line on black, and the columns of each character's ink (shipped arrays:
+    the rules are pixel-exact and OpenCV's glyphs move between releases)."""
+    return burned_line(text, width)
 
 
 def _region(box, *parts):
@@ -345,7 +342,7 @@ def test_a_misread_label_before_a_number_is_kept_but_a_header_name_is_not_a_labe
     from anonymizer.labels import value_start
 
     view, inked = _line("DOB: 07/13/1980")
-    (label_width, _), _ = cv2.getTextSize("DOB: ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    label_width = advance("DOB: ")
     box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
     for reading in ("D0B: 07/13/1980", "D0B:07/13/1980", "DOB: 07/13/1980"):
         start = value_start(view, _region(box, (box, reading)), PhiHints())
@@ -353,7 +350,7 @@ def test_a_misread_label_before_a_number_is_kept_but_a_header_name_is_not_a_labe
         assert start <= 4 + label_width <= start + 4, reading  # at the date's first ink
         assert not ((inked >= 4 + label_width) & (inked < start)).any(), "no column of the date is kept"
     view, inked = _line("ACC A315871")  # read glued: "ACCA315871"
-    (label_width, _), _ = cv2.getTextSize("ACC ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    label_width = advance("ACC ")
     box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
     start = value_start(view, _region(box, (box, "ACCA315871")), PhiHints())
     assert start is not None and start <= 4 + label_width <= start + 4
@@ -423,8 +420,8 @@ def test_a_labels_word_box_that_stops_short_of_its_colon_keeps_the_colon():
     from anonymizer.labels import value_start
 
     view, inked = _line("DOB: 07/13/1980")
-    (label_width, _), _ = cv2.getTextSize("DOB: ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
-    (letters_width, _), _ = cv2.getTextSize("DOB", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    label_width = advance("DOB: ")
+    letters_width = advance("DOB")
     line = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
     b_ends = int(inked[inked < 4 + letters_width][-1]) + 1
     word = Box(line.left, 8, b_ends - line.left, 16)  # J2K_pixelrep_mismatch_2: "DOB:" boxed to its B
@@ -441,7 +438,7 @@ def test_a_part_that_reads_the_value_alone_says_where_the_value_starts():
     from anonymizer.labels import value_start
 
     view, inked = _line("DOB: 11/27/1948")
-    (label_width, _), _ = cv2.getTextSize("DOB: ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    label_width = advance("DOB: ")
     date_ink = int(inked[inked >= 4 + label_width][0])
     line = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
     date = Box(date_ink - 1, 8, line.right - date_ink + 1, 16)
@@ -554,13 +551,13 @@ def test_a_label_that_no_engine_boxed_alone_is_found_by_reading_the_lines_start_
     # MR_small_RLE_3 of the pixel benchmark: "DOB:" read as "Dp±:" glued to the date.
     view, inked, region = read("DOB: 07/13/1980", "Dp±:07/13/1980", PhiHints())
     assert [text.strip() for _, text in region.parts[1:]] == ["DOB:"]
-    (label_width, _), _ = cv2.getTextSize("DOB: ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    label_width = advance("DOB: ")
     date_ink = int(inked[inked >= 4 + label_width][0])
     start = value_start(view, region, PhiHints())
     assert start is not None and date_ink - 3 <= start <= date_ink, "painted from the date's first ink"
     # CT_small_0: an MRN whose label and number no engine read.
     view, inked, region = read("MRN 4415086", "NZeaa", PhiHints())
-    (label_width, _), _ = cv2.getTextSize("MRN ", cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    label_width = advance("MRN ")
     start = value_start(view, region, PhiHints())
     assert start is not None and start <= int(inked[inked >= 4 + label_width][0])
     # Not labels: a surname that is a header value, a name line, a name after "PAT".
