@@ -30,10 +30,13 @@ PROMPTS: tuple[tuple[str, bool, str], ...] = (
 
 
 def clip_model_dir(configured: Path | None) -> Path | None:
+    """--clip-model as given (a wrong path is the user's error and fails the file); the
+    environment's default only where it exists. An image built without the optional
+    models keeps the variable and must still classify rasters, as a run without CLIP."""
     if configured is not None:
         return configured
     value = os.environ.get(CLIP_MODEL_ENV)
-    return Path(value) if value else None
+    return Path(value) if value and Path(value).is_dir() else None
 
 
 @dataclass

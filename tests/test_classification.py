@@ -101,3 +101,21 @@ def test_help_documents_every_option():
                    "--clip-model", "--skip-classification", "--key-file", "--ocr-engines", "--easyocr-models",
                    "--allow-unscanned"):
         assert option in result.stdout, option
+
+
+def test_an_environment_clip_path_that_does_not_exist_means_no_clip(tmp_path, monkeypatch):
+    """The slim Docker image keeps ANONYMIZER_CLIP_MODEL but has no model: rasters must
+    still be processed (as without CLIP), not fail in 'classify'."""
+    import cv2
+
+    from anonymizer.config import PipelineConfig
+    from anonymizer.pipeline import run_file
+    from classifier.clip import clip_model_dir
+
+    monkeypatch.setenv("ANONYMIZER_CLIP_MODEL", str(tmp_path / "missing"))
+    assert clip_model_dir(None) is None
+    assert clip_model_dir(tmp_path / "given") == tmp_path / "given"  # an explicit path is kept as given
+    image = tmp_path / "plain.png"
+    cv2.imwrite(str(image), np.full((64, 64), 90, np.uint8))
+    report = run_file(image, tmp_path / "out", PipelineConfig(key=b"k" * 16, ocr_engines=("tesseract",)))
+    assert report.status == "written", report.reason
