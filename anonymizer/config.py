@@ -34,7 +34,7 @@ class PipelineConfig:
     skip_classification: bool = False
     clip_model: Path | None = None
     # scrub metadata (stage 3): the project key behind every keyed mapping
-    key: bytes = b""
+    key: bytes = field(default=b"", repr=False)  # never in a repr, log or traceback
     strategy: Strategy = field(default_factory=default_strategy)
     # fail closed unless the user opts in to writing pixels nobody could scan
     allow_unscanned_pixels: bool = False

@@ -111,3 +111,10 @@ def test_retain_safe_private_keeps_only_the_allow_list(config):
     scrub_dataset(ds, ScrubContext(load_profile_table(), strategy, TEST_KEY, "", -400))
     private = {int(e.tag): e.value for e in ds if e.tag.is_private}
     assert private == {0x00190010: "SIEMENS MR HEADER", 0x0019100C: "1000"}
+
+
+def test_the_project_key_is_not_in_the_configs_repr():
+    from anonymizer.config import PipelineConfig
+
+    config = PipelineConfig(key=b"project-secret-key-0123")
+    assert "project-secret-key" not in repr(config) and "project-secret-key" not in str(config)
