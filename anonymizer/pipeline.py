@@ -78,6 +78,10 @@ def run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Path
         report.status, report.reason = "skipped", exc.reason
     except AnonymizerError as exc:
         report.status, report.reason = "failed", exc.reason
+    except Exception as exc:  # noqa: BLE001 - one bad file is that file's failure, never the batch's
+        # Raised while opening, before the header's values were captured as hints: the
+        # exception's text may quote them, so only its type is reported.
+        report.status, report.reason = "failed", f"internal error while opening the file ({type(exc).__name__})"
     return report
 
 

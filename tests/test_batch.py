@@ -122,3 +122,22 @@ def test_monai_transform_deidentifies_inside_compose(tmp_path, tcia_dir):
     assert written.PatientName != original.PatientName and written.PatientIdentityRemoved == "YES"
     meta_text = json.dumps({k: str(v) for k, v in sample["image"].meta.items()})
     assert str(original.PatientName) not in meta_text
+
+
+def test_a_zero_byte_image_beside_dicoms_fails_alone_and_the_batch_goes_on(tmp_path):
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        shutil.copy(get_testdata_file(name, download=False), folder / name)
+    (folder / "empty.png").write_bytes(b"")
+    result = run_cli(str(folder), str(tmp_path / "out"), "--workers", "1", "--metadata-only")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 3, result.stderr
+    assert "error: empty.png:" in result.stderr and "cv2" not in result.stderr
+    assert (tmp_path / "out" / "anonymized_CT_small.dcm").is_file()
+    assert (tmp_path / "out" / "anonymized_MR_small.dcm").is_file()
+    assert (tmp_path / "out" / "anonymizer-summary.json").is_file()
