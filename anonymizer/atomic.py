@@ -20,13 +20,31 @@ from pathlib import Path
 _pending: list[tuple[Path, Path]] | None = None
 
 
+def _umask_mode() -> int:
+    """The mode a new file gets here (0o666 less the umask), as cp or open() would give.
+    mkstemp's 0600 left a bind-mounted output unreadable to the host's user."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _temp_beside(target: Path) -> tuple[int, Path]:
     try:
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     except FileNotFoundError:  # the first file of its folder
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.fchmod(fd, _umask_mode())
     return fd, Path(temp_name)
+
+
+def _sync_directory(folder: Path) -> None:
+    """A rename is durable only once its directory entry is on disk."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
@@ -62,6 +80,7 @@ def _commit(temp: Path, target: Path) -> None:
     finally:
         os.close(fd)
     os.replace(temp, target)
+    _sync_directory(target.parent)
 
 
 @contextmanager
@@ -79,6 +98,8 @@ def grouped_commits() -> Iterator[None]:
             os.sync()
             for temp, target in pending:
                 os.replace(temp, target)
+            for folder in {target.parent for _, target in pending}:
+                _sync_directory(folder)
     except BaseException:
         for temp, _ in pending:
             temp.unlink(missing_ok=True)

@@ -57,3 +57,20 @@ def test_metadata_only_batch_commits_in_groups_and_reports_after(tmp_path, confi
     assert all(seen) and len(seen) == count
     assert len(list(tmp_path.glob("anonymized_*.dcm"))) == count
     assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_outputs_get_the_umasks_mode_not_mkstemps_0600(tmp_path):
+    import os
+    import stat
+
+    from anonymizer.atomic import grouped_commits, write_bytes_atomically
+
+    old = os.umask(0o022)
+    try:
+        write_bytes_atomically(tmp_path / "one.dcm", b"x")
+        with grouped_commits():
+            write_bytes_atomically(tmp_path / "two.dcm", b"y")
+    finally:
+        os.umask(old)
+    for name in ("one.dcm", "two.dcm"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
