@@ -141,3 +141,34 @@ def test_a_zero_byte_image_beside_dicoms_fails_alone_and_the_batch_goes_on(tmp_p
     assert (tmp_path / "out" / "anonymized_CT_small.dcm").is_file()
     assert (tmp_path / "out" / "anonymized_MR_small.dcm").is_file()
     assert (tmp_path / "out" / "anonymizer-summary.json").is_file()
+
+
+def test_a_deeply_nested_file_fails_alone_beside_a_good_one(tmp_path):
+    import sys
+
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(get_testdata_file("CT_small.dcm", download=False), folder / "good.dcm")
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
+    inner = Dataset()
+    inner.CodeValue = "X"
+    for _ in range(1500):  # deeper than the interpreter's recursion limit allows to walk
+        outer = Dataset()
+        outer.ContentSequence = Sequence([inner])
+        inner = outer
+    ds.ContentSequence = inner.ContentSequence
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(50_000)
+    try:
+        ds.save_as(folder / "deep.dcm")
+    finally:
+        sys.setrecursionlimit(limit)
+    result = run_cli(str(folder), str(tmp_path / "out"), "--workers", "1", "--metadata-only")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 3 and "error: deep.dcm:" in result.stderr, result.stderr
+    assert (tmp_path / "out" / "anonymized_good.dcm").is_file()
+    assert not (tmp_path / "out" / "anonymized_deep.dcm").exists()
+    assert not list((tmp_path / "out").rglob("*.partial"))
