@@ -336,7 +336,6 @@ def _region(box, *parts):
 
 
 def test_a_misread_label_before_a_number_is_kept_but_a_header_name_is_not_a_label():
-    import cv2
 
     from anonymizer.job import Box, PhiHints
     from anonymizer.labels import value_start
@@ -414,7 +413,6 @@ def test_growth_stops_at_text_kept_on_purpose_and_a_lone_label_paints_nothing():
 
 
 def test_a_labels_word_box_that_stops_short_of_its_colon_keeps_the_colon():
-    import cv2
 
     from anonymizer.job import Box, PhiHints
     from anonymizer.labels import value_start
@@ -432,7 +430,6 @@ def test_a_labels_word_box_that_stops_short_of_its_colon_keeps_the_colon():
 
 
 def test_a_part_that_reads_the_value_alone_says_where_the_value_starts():
-    import cv2
 
     from anonymizer.job import Box, PhiHints
     from anonymizer.labels import value_start
@@ -532,7 +529,6 @@ def test_a_boxs_rows_stop_at_its_own_line_not_at_the_next_ones_letters():
 
 
 def test_a_label_that_no_engine_boxed_alone_is_found_by_reading_the_lines_start_alone(config):
-    import cv2
 
     from anonymizer.job import Box, PhiHints
     from anonymizer.labels import value_start
