@@ -14,15 +14,19 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 # (temp, target) pairs written inside grouped_commits(), waiting for the group's sync.
 _pending: list[tuple[Path, Path]] | None = None
 
 
+@cache
 def _umask_mode() -> int:
     """The mode a new file gets here (0o666 less the umask), as cp or open() would give.
-    mkstemp's 0600 left a bind-mounted output unreadable to the host's user."""
+    mkstemp's 0600 left a bind-mounted output unreadable to the host's user. Read once
+    per process: os.umask can only be read by setting it, which for a moment would give
+    files that other threads create mode 0666."""
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask

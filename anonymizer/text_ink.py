@@ -44,8 +44,8 @@ def text_ink_columns(band: np.ndarray, box: Box, around: float | None = None) ->
     (brighter or darker than the background) and strength, and not filling the column.
     ``around``: the value around the line (``line_background``). Where the band's median
     gives the text the other polarity, the median is wrong and ``around`` is taken: on a
-    small image a row's median is the anatomy's (177 on MR_small_RLE_1 of the synthetic
-    set, beside dark letters with a bright rim on grey 90), the grey background then
+    small image a row's median is the anatomy's (bright tissue beside dark letters with a
+    bright rim on a mid-grey overlay background), the grey background then
     counts as ink as dark as the letters, and every column of the line is inked."""
     difference = band - np.median(band)
     polarity = text_polarity(difference[:, box.left:box.right])

@@ -24,8 +24,9 @@ LEGIBLE_CONFIDENCE = 0.3
 # A box whose rendering spans this few 8-bit levels shows nothing: what stage 6 leaves
 # behind when its mask missed ink is a stroke at the text's own contrast (tens of
 # levels). The engines stretch a crop's contrast before reading, and then read letters
-# into the one-level dither of a fill over a noisy background ("P" at 0.49 in a box of
-# 27-29 on JPEG2000_3), which refilled it black over the label beside it.
+# into the one-level dither of a fill over a noisy background (a letter at 0.49 in a box
+# spanning two levels, on lossy-compressed frames), and refill it black over the label
+# beside it.
 FLAT_SPREAD_LEVELS = 4
 
 

@@ -40,7 +40,7 @@ MAX_LINES_FOUND = 6
 MAX_OVERLAP_WITH_READ_TEXT = 0.3
 # Share of a line's inked columns that its ink fills from top to bottom: bold letters
 # reach 0.73 in the synthetic set (stems of M, N, B), the edge of an ultrasound screen's
-# title bar under its read lines 1.0 (pydicom's examples_palette: painted as two lines).
+# title bar under its read lines 1.0 (otherwise painted as two unread lines).
 MAX_FILLED_COLUMNS = 0.9
 
 

@@ -34,31 +34,32 @@ def _key(text: str, width: int) -> str:
     return f"{width}|{text}"
 
 
+def _advance_key(prefix: str) -> str:
+    return f"advance|{prefix}"
+
+
 @cache
 def _archive() -> dict[str, np.ndarray]:
     with np.load(ARCHIVE) as stored:
         return {name: stored[name] for name in stored.files}
 
 
+def _stored(key: str, what: str, where: str) -> np.ndarray:
+    if key not in _archive():
+        raise KeyError(f"{what} is not in {ARCHIVE.name}: add it to {where} and run python tests/burned_lines.py")
+    return _archive()[key]
+
+
 def burned_line(text: str, width: int = DEFAULT_WIDTH) -> tuple[np.ndarray, np.ndarray]:
     """A burned-in line on black, and the columns of each character's ink."""
-    key = _key(text, width)
-    lines = _archive()
-    if key not in lines:
-        raise KeyError(f"{text!r} at width {width} is not in {ARCHIVE.name}: add it to LINES and "
-                       "run python tests/burned_lines.py")
-    view = lines[key].copy()
+    view = _stored(_key(text, width), f"{text!r} at width {width}", "LINES").copy()
     return view, np.flatnonzero((view > 0).any(axis=0))
 
 
 def advance(prefix: str) -> int:
     """How far the font's pen moves over ``prefix``: the next character starts this many
     pixels after the line's origin (cv2.getTextSize as the fixtures were drawn)."""
-    key = f"advance|{prefix}"
-    if key not in _archive():
-        raise KeyError(f"{prefix!r} is not in {ARCHIVE.name}: add it to PREFIXES and run "
-                       "python tests/burned_lines.py")
-    return int(_archive()[key])
+    return int(_stored(_advance_key(prefix), repr(prefix), "PREFIXES"))
 
 
 def _advance_now(prefix: str) -> int:
@@ -79,6 +80,6 @@ def draw_line(text: str, width: int) -> np.ndarray:
 if __name__ == "__main__":
     ARCHIVE.parent.mkdir(exist_ok=True)
     arrays = {_key(text, width): draw_line(text, width) for text, width in LINES}
-    arrays.update({f"advance|{prefix}": np.array(_advance_now(prefix)) for prefix in PREFIXES})
+    arrays.update({_advance_key(prefix): np.array(_advance_now(prefix)) for prefix in PREFIXES})
     np.savez_compressed(ARCHIVE, **arrays)
     print(f"{len(LINES)} lines and {len(PREFIXES)} advances written to {ARCHIVE}")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import yaml
 
@@ -52,6 +52,18 @@ def test_vendored_profile_table_is_the_shared_reference():
     assert vendored == reference and len(vendored) == 621
 
 
+def _locked_versions(lock: str) -> dict[str, str]:
+    """name -> version of every package a hashed lock file pins."""
+    from packaging.utils import canonicalize_name
+
+    versions = {}
+    for line in (REPO / lock).read_text().splitlines():
+        if "==" in line and not line.startswith((" ", "#")):
+            name, version = line.split("==")
+            versions[canonicalize_name(name)] = version.split()[0].rstrip("\\").strip()
+    return versions
+
+
 def test_one_opencv_distribution_and_it_provides_cv2():
     """rapidocr-onnxruntime depends on opencv-python; a second OpenCV distribution would
     overwrite its cv2/ files, and stages 5 and 6 would run on whichever came last."""
@@ -61,8 +73,7 @@ def test_one_opencv_distribution_and_it_provides_cv2():
 
     opencv = sorted({d.metadata["Name"].lower() for d in distributions() if d.metadata["Name"].lower().startswith("opencv")})
     assert opencv == ["opencv-python"], opencv
-    locked = next(line.split("==")[1].split()[0] for line in (REPO / "requirements.txt").read_text().splitlines()
-                  if line.startswith("opencv-python=="))
+    locked = _locked_versions("requirements.txt")["opencv-python"]
     assert cv2.__version__ == ".".join(locked.split(".")[:3])
     cv2_init = next(f for f in files("opencv-python") if str(f) == "cv2/__init__.py")
     assert Path(cv2.__file__).resolve() == Path(cv2_init.locate()).resolve()
@@ -73,11 +84,7 @@ def test_installed_packages_are_the_locked_ones():
 
     from packaging.utils import canonicalize_name
 
-    locked = {}
-    for line in (REPO / "requirements-dev.txt").read_text().splitlines():
-        if "==" in line and not line.startswith((" ", "#")):
-            name, version = line.split("==")
-            locked[canonicalize_name(name)] = version.split()[0].rstrip("\\").strip()
+    locked = _locked_versions("requirements-dev.txt")
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions()}
     for name, version in locked.items():
         assert installed.get(name) == version, f"{name}: locked {version}, installed {installed.get(name)}"
