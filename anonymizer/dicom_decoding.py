@@ -83,6 +83,21 @@ def read_file(buffer: bytes) -> FileDataset | None:
     return ds
 
 
+def dataset_end(ds: Dataset) -> int | None:
+    """Where the last top-level element read ends, when its length tells (None for a
+    sequence of undefined length, or a data set not read from bytes)."""
+    if not ds._dict:
+        return None
+    element = ds._dict[max(ds._dict)]
+    if type(element) is not RawDataElement or element.value_tell is None:
+        return None
+    if element.length == UNDEFINED_LENGTH:
+        if int(element.tag) != PIXEL_DATA:
+            return None
+        return element.value_tell + len(element.value or b"") + 8  # the sequence delimiter
+    return element.value_tell + element.length
+
+
 def _read_file_meta(buffer: bytes, start: int) -> tuple[FileMetaDataset, int]:
     """Group 0002 as pydicom's _read_file_meta_info leaves it, and where the data set begins."""
     elements, end = read_elements(buffer, start, len(buffer), default_encoding, 0, only_group=0x0002)

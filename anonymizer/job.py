@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from anonymizer.leak_check import SealedValue
     from pydicom import Dataset
 
 
@@ -136,6 +137,9 @@ class Job:
     pixels: np.ndarray | None = None
     view: np.ndarray | None = None
     phi_hints: PhiHints = field(default_factory=PhiHints)
+    # The input's identifying values as stored, for the output's byte search (leak_check);
+    # captured on opening, narrowed by stage 3 to the ones the strategy does not keep.
+    sealed_values: list["SealedValue"] = field(default_factory=list)
     regions: list[TextRegion] = field(default_factory=list)
     redaction_mask: np.ndarray | None = None  # (frames, rows, cols): pixels stage 6 changed
     pixels_changed: bool = False

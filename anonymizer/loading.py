@@ -10,11 +10,13 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from anonymizer.dicom_decoding import read_file
+from anonymizer.dicom_decoding import dataset_end, read_file
 from anonymizer.errors import InvalidInput, Skipped
 from anonymizer.job import FileKind, FileReport, Job
+from anonymizer.leak_check import capture_sealed_values, capture_swallowed_values
 from anonymizer.metadata.elements import keyword_text
 from anonymizer.pixels.decoding import decode_raster
+from anonymizer.phi.hints import collect_phi_hints
 from anonymizer.pixels.rendering import render_raster_view
 
 DICOM_SUFFIXES = {".dcm", ".dicom"}
@@ -62,6 +64,7 @@ def open_job(path: Path) -> Job:
     job = Job(source=path, kind=kind, report=FileReport(source_name=path.name))
     if kind is FileKind.DICOM:
         job.dataset = read_dicom(path, content)
+        capture_identifying_values(job, content)
         ts = job.dataset.file_meta.TransferSyntaxUID
         job.report.file_format = f"DICOM ({ts.name})"
     else:
@@ -70,6 +73,28 @@ def open_job(path: Path) -> Job:
         job.report.file_format = path.suffix.lower().lstrip(".").upper()
     job.report.frames_total = 1
     return job
+
+
+def capture_identifying_values(job: Job, content: bytes | None = None) -> None:
+    """The header's identifying values, copied before any step that can fail: an error's
+    text is masked with them, and the output is searched for them before it is written.
+    A value that cannot even be read for that makes the file corrupt."""
+    try:
+        job.phi_hints = collect_phi_hints(job.dataset)
+        job.sealed_values = capture_sealed_values(job.dataset)
+        if content is not None:
+            job.sealed_values += capture_swallowed_values(content, _pixel_value_span(job.dataset))
+    except RecursionError:
+        raise InvalidInput("sequences nested too deep to read: the file is corrupt") from None
+    except Exception as exc:  # noqa: BLE001 - its text may quote the value; the type is the reason
+        raise InvalidInput(f"a header value cannot be decoded ({type(exc).__name__}): the file is corrupt") from None
+
+
+def _pixel_value_span(ds: pydicom.Dataset) -> tuple[int, int] | None:
+    element = ds._dict.get(0x7FE00010)
+    if element is None or getattr(element, "value_tell", None) is None or not isinstance(element.value, bytes):
+        return None
+    return element.value_tell, element.value_tell + len(element.value)
 
 
 def read_dicom(path: Path, content: bytes | None) -> pydicom.Dataset:
@@ -95,7 +120,24 @@ def read_dicom(path: Path, content: bytes | None) -> pydicom.Dataset:
         raise Skipped("DICOMDIR media directory, not an image: skipped")
     if TRANSFER_SYNTAX_UID not in meta._dict:
         meta.TransferSyntaxUID = _syntax_as_read(ds)
+    if content is not None:
+        _refuse_partial_read(ds, content)
     return ds
+
+
+def _refuse_partial_read(ds: pydicom.Dataset, content: bytes) -> None:
+    """pydicom stops quietly at a value that runs past the end of the file, and keeps a
+    short last value: what it dropped or cut (the pixel data, most often) would be
+    missing from an output that passes for a complete de-identified file."""
+    if ds.file_meta.get("TransferSyntaxUID", "") == "1.2.840.10008.1.2.1.99":
+        return  # deflated: positions are in the inflated stream
+    end = dataset_end(ds)
+    if end is None:
+        return
+    if end > len(content):
+        raise InvalidInput("file is truncated: its last element runs past the end of the file")
+    if content[end:].strip(b"\0"):
+        raise InvalidInput("file is truncated or corrupt: data after its last readable element")
 
 
 def _syntax_as_read(ds: pydicom.Dataset):

@@ -55,8 +55,7 @@ def run_stages(job: Job, config: PipelineConfig) -> None:
         except AnonymizerError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported as a one-line reason, never a traceback
-            raise AnonymizerError(f"internal error in stage '{name}' ({type(exc).__name__}: "
-                                  f"{scrub_message(str(exc), job.phi_hints)})") from exc
+            raise AnonymizerError(f"internal error in stage '{name}' ({safe_message(exc, job.phi_hints)})") from exc
 
 
 def run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Path | None = None) -> FileReport:
@@ -85,10 +84,21 @@ def run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Path
     return report
 
 
-def scrub_message(message: str, hints: PhiHints, limit: int = 160) -> str:
-    """An exception text may quote a value; hide every known identifier and cap its length."""
+def safe_message(exc: BaseException, hints: PhiHints, limit: int = 160) -> str:
+    """An exception's type and, when it can be shown safely, its first line.
+
+    Library errors quote the values they choke on ("...Instead received b'PID...'").
+    Every known identifier is masked first; a text that still quotes something, holds a
+    run of digits (an ID, a date, a UID) or is long is replaced by the type alone."""
+    kind = type(exc).__name__
+    message = str(exc).strip()
     for value in sorted(hints.all_values(), key=len, reverse=True):
         message = re.sub(re.escape(value), "***", message, flags=re.IGNORECASE)
-    message = re.sub(r"\d[\d.]{7,}", "***", message)  # UIDs and long numbers
-    first_line = message.strip().splitlines()[0] if message.strip() else ""
-    return first_line[:limit]
+    first_line = message.splitlines()[0] if message else ""
+    if not first_line or len(first_line) > limit or _UNSAFE_MESSAGE.search(first_line):
+        return kind
+    return f"{kind}: {first_line}"
+
+
+# Quotes, byte strings and runs of 4+ digits: where a value would be, if one were quoted.
+_UNSAFE_MESSAGE = re.compile(r"['\"`]|\d{4,}|\b[bB]'")

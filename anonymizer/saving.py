@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import cv2
 
-from anonymizer.atomic import write_atomically, write_bytes_atomically
+from anonymizer.atomic import write_bytes_atomically
 from anonymizer.config import PipelineConfig
 from anonymizer.dicom_encoding import encode_dicom_file
 from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import FileKind, Job
 from anonymizer.metadata.scrub import record_deidentification
+from anonymizer.output_check import check_dicom_output
 from anonymizer.pixels.encoding import write_back
 from anonymizer.pixels.raster_metadata import strip_jpeg_metadata, strip_png_metadata
 
@@ -55,7 +55,9 @@ def _save_dicom(job: Job, config: PipelineConfig) -> None:
     if job.pixels_changed:
         how = write_back(ds, job.pixels, job.redaction_mask)
         record_deidentification(ds, config.strategy.options, pixels_cleaned=True)
-    write_bytes_atomically(job.output_path, encode_dicom_file(ds))
+    data = encode_dicom_file(ds)
+    check_dicom_output(data, job.sealed_values)
+    write_bytes_atomically(job.output_path, data)
     job.report.stages.append(f"save: DICOM, {how}")
 
 
@@ -75,11 +77,9 @@ def _save_raster(job: Job) -> None:
     elif suffix == ".png":
         write_bytes_atomically(target, strip_png_metadata(job.source.read_bytes()))
         how = "image data kept byte for byte, metadata chunks removed"
-    elif suffix == ".bmp":
-        write_atomically(target, lambda temp: shutil.copyfile(job.source, temp))
-        how = "copied (BMP carries no metadata)"
     else:
-        # TIFF tags can hold anything; re-encoding from the decoded pixels drops them.
+        # TIFF tags can hold anything, and a BMP can carry bytes after its pixels or an
+        # embedded profile: re-encoding from the decoded pixels keeps only the image.
         ok, encoded = cv2.imencode(suffix, job.pixels[0])
         if not ok:
             raise UnsafeToWrite(f"could not encode the image as {suffix}")

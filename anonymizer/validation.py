@@ -40,6 +40,10 @@ def _validate_dicom(job: Job, config: PipelineConfig) -> None:
         extra = " (float pixel data is not supported)" if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds else ""
         if extra:
             raise InvalidInput("pixel data cannot be checked" + extra)
+        if has_value(ds, "Rows") and has_value(ds, "Columns"):
+            # An image's header without its pixels: a file cut at an element boundary.
+            # Written, it would pass for the de-identified image.
+            raise InvalidInput("image attributes but no pixel data: the file is truncated")
         job.report.stages.append("validate: no pixel data; header only")
         return
     for keyword in REQUIRED_FOR_PIXELS:

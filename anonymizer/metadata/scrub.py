@@ -30,7 +30,6 @@ from anonymizer.metadata.profile import (
     load_profile_table,
 )
 from anonymizer.metadata.strategy import Strategy, safe_private_attributes
-from anonymizer.phi.hints import collect_phi_hints
 
 TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "PN"}
 PSEUDONYM_TAGS = {0x00100020, 0x00100010}  # PatientID, PatientName
@@ -62,7 +61,6 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
     if ds is None:
         job.report.stages.append("scrub metadata: not DICOM, nothing to scrub")
         return
-    job.phi_hints = collect_phi_hints(ds)
     patient_key = str(ds.get("PatientID", "") or ds.get("PatientName", "") or "")
     ctx = ScrubContext(
         table=load_profile_table(),
@@ -73,6 +71,8 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
         clean_text=text_cleaner(job.phi_hints),
         writes_explicit_vr=not ds.file_meta.TransferSyntaxUID.is_implicit_VR,
     )
+    # What the strategy keeps on purpose is not a leak when the output holds it.
+    job.sealed_values = [v for v in job.sealed_values if action_for(BaseTag(v.tag), v.vr, ds, ctx) != "K"]
     changed = scrub_dataset(ds, ctx)
     changed += _scrub_file_meta(ds, ctx)
     record_deidentification(ds, ctx.options, pixels_cleaned=False)
