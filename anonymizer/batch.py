@@ -14,10 +14,12 @@ from pathlib import Path
 from anonymizer.atomic import grouped_commits
 from anonymizer.config import PipelineConfig
 from anonymizer.inputs import InputFile
+from anonymizer.limits import time_limit
 from anonymizer.reporting import previous_outputs, report_record
 from anonymizer.saving import mirrored_output_path
 
 _WORKER_CONFIG: PipelineConfig | None = None
+_PARENT: int | None = None  # the main process's pid, in a worker
 # About a tenth of a second of --metadata-only work: one sync, one progress step.
 METADATA_ONLY_CHUNK = 32
 
@@ -44,7 +46,8 @@ def process_one(item: InputFile, output_dir: Path, config: PipelineConfig) -> di
     from anonymizer.pipeline import run_file
 
     start = time.perf_counter()
-    report = run_file(item.path, output_dir, config, item.relative)
+    with time_limit(config.file_timeout):
+        report = run_file(item.path, output_dir, config, item.relative)
     return report_record(report, item.relative, time.perf_counter() - start)
 
 
@@ -67,8 +70,27 @@ def process_chunk(items: list[InputFile], output_dir: Path, config: PipelineConf
         return [process_one(item, output_dir, config) for item in items]
 
 
-def _init_worker(config: PipelineConfig) -> None:
-    global _WORKER_CONFIG
+def _die_with_parent() -> None:
+    """A worker outlives a killed main process otherwise: it goes on writing outputs that
+    no report records, holding its models' memory. Linux delivers SIGKILL to it when the
+    parent dies; elsewhere the worker ends at its next chunk (_work)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _init_worker(config: PipelineConfig, parent: int | None = None) -> None:
+    global _WORKER_CONFIG, _PARENT
+    if parent is not None:
+        _PARENT = parent
+        _die_with_parent()
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
     os.environ.setdefault("OMP_THREAD_LIMIT", str(config.ocr_threads or 1))
     _WORKER_CONFIG = config
     if not config.metadata_only:
@@ -78,6 +100,8 @@ def _init_worker(config: PipelineConfig) -> None:
 
 
 def _work(items: list[InputFile], output_dir: Path) -> list[dict]:
+    if _PARENT is not None and os.getppid() != _PARENT:
+        os._exit(1)  # orphaned: nobody would record what this chunk writes
     return process_chunk(items, output_dir, _WORKER_CONFIG)
 
 
@@ -113,7 +137,7 @@ def _results(items: list[InputFile], output_dir: Path, config: PipelineConfig, w
         return
     context = get_context("spawn")  # no inherited ONNX Runtime or Tesseract state
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                             initargs=(config,)) as pool:
+                             initargs=(config, os.getpid())) as pool:
         futures = [pool.submit(_work, chunk, output_dir) for chunk in work]
         for future in as_completed(futures):
             yield from future.result()

@@ -1,7 +1,8 @@
 """Command line: python pipeline_run.py INPUT OUTPUT_DIR [options] (or medical-anonymizer).
 
 Exit codes: 0 done; 1 a single file rejected as non-medical; 2 usage error or invalid
-input; 3 some files of a batch failed.
+input; 3 some files of a batch failed; 4 written, but text was listed for review;
+5 internal error (a defect of this tool, or the report could not be written).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import click
 
 from anonymizer.config import DEFAULT_OCR_ENGINES, PipelineConfig
 
-EXIT_OK, EXIT_NON_MEDICAL, EXIT_INVALID, EXIT_BATCH_FAILURES = 0, 1, 2, 3
+EXIT_OK, EXIT_NON_MEDICAL, EXIT_INVALID, EXIT_BATCH_FAILURES, EXIT_REVIEW, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 
 
 def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
@@ -27,6 +28,7 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="medical-anonymizer", message="%(prog)s %(version)s")
 @click.argument("input_spec", metavar="INPUT")
 @click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--confidence", default=0.1, show_default=True, type=click.FloatRange(0, 1),
@@ -79,11 +81,16 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
 @click.option("--layout", type=click.Choice(["mirror", "uid"]), default="mirror", show_default=True,
               help="mirror: the input tree under OUTPUT_DIR; uid: OUTPUT_DIR/<patient>/<study>/<series>/ "
                    "named by the new identifiers.")
+@click.option("--max-decoded-gib", type=click.FloatRange(0.01), default=2.0, show_default=True,
+              help="Refuse a file whose decoded pixels would take more memory than this (GiB).")
+@click.option("--file-timeout", type=click.IntRange(0), default=600, show_default=True,
+              help="In a batch, fail a file that takes longer than this many seconds (0: no limit).")
 @click.option("--overwrite", is_flag=True, help="Redo files whose output already exists (default: skip them).")
 @click.option("-v", "--verbose", is_flag=True, help="Print what each stage did (never identifying values).")
 def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
          ner_model, frames, frame_stride, ocr_engines, easyocr_models, clip_model, skip_classification, strategy_file, profile_options,
-         key_file, metadata_only, allow_unscanned, workers, engine, layout, overwrite, verbose) -> None:
+         key_file, metadata_only, allow_unscanned, workers, engine, layout, max_decoded_gib, file_timeout,
+         overwrite, verbose) -> None:
     """De-identify INPUT into OUTPUT_DIR. INPUT is a DICOM or image file, a folder (walked
     recursively; DICOM is recognised by content) or @list.txt (one path per line).
 
@@ -120,6 +127,7 @@ def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, s
         text_policy=text_policy, ner_model=ner_model, frames=frames, frame_stride=frame_stride, ocr_engines=engines, easyocr_model_dir=easyocr_models,
         clip_model=clip_model, skip_classification=skip_classification, key=key, strategy=strategy,
         allow_unscanned_pixels=allow_unscanned, metadata_only=metadata_only, verbose=verbose, layout=layout,
+        max_decoded_bytes=int(max_decoded_gib * 1024 ** 3), file_timeout=file_timeout,
     )
     from anonymizer.errors import InvalidInput
     from anonymizer.inputs import collect_inputs
@@ -129,12 +137,24 @@ def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, s
     except InvalidInput as exc:
         click.echo(f"error: {input_spec}: {exc.reason}", err=True)
         sys.exit(EXIT_INVALID)
+    from anonymizer.output_lock import OutputBusy, lock_output
+
     if not is_batch and engine == "local":
         sys.exit(run_single(items[0].path, output_dir, config))
-    sys.exit(run_batch(items, output_dir, config, workers, engine, overwrite))
+    try:
+        with lock_output(output_dir):
+            code = run_batch(items, output_dir, config, workers, engine, overwrite)
+    except OutputBusy as exc:
+        click.echo(f"error: {output_dir}: {exc}", err=True)
+        code = EXIT_INVALID
+    except OSError as exc:
+        click.echo(f"error: {output_dir}: cannot write there ({exc.strerror or type(exc).__name__})", err=True)
+        code = EXIT_INVALID
+    sys.exit(code)
 
 
 def run_single(source: Path, output_dir: Path, config: PipelineConfig) -> int:
+    from anonymizer.job import Failure
     from anonymizer.pipeline import run_file
     from anonymizer.summary import render_summary
 
@@ -144,9 +164,11 @@ def run_single(source: Path, output_dir: Path, config: PipelineConfig) -> int:
             click.echo(f"[{report.source_name}] {line}", err=True)
     if report.status == "written":
         click.echo(render_summary(report))
-        return EXIT_OK
+        return EXIT_REVIEW if report.regions_review else EXIT_OK
     click.echo(f"error: {source}: {report.reason}", err=True)
-    return EXIT_NON_MEDICAL if report.status == "rejected" else EXIT_INVALID
+    if report.status == "rejected":
+        return EXIT_NON_MEDICAL
+    return EXIT_INTERNAL if report.failure is Failure.INTERNAL else EXIT_INVALID
 
 
 def run_batch(items, output_dir: Path, config: PipelineConfig, workers: int | None, engine: str,
@@ -159,10 +181,14 @@ def run_batch(items, output_dir: Path, config: PipelineConfig, workers: int | No
 
     workers = workers or default_workers()
     start = time.perf_counter()
+    lost_lines = [0]  # report lines the disk refused (full, read-only): the run says so at the end
     with progress(len(items)) as advance:
         def on_record(record: dict) -> None:
             if record["status"] != "already done":
-                append_record(output_dir, record)
+                try:
+                    append_record(output_dir, record)
+                except OSError:
+                    lost_lines[0] += 1
             advance(record)
 
         if engine == "spark":
@@ -172,7 +198,15 @@ def run_batch(items, output_dir: Path, config: PipelineConfig, workers: int | No
         else:
             records = run_local(items, output_dir, config, workers, overwrite, on_record)
     summary = summarise(records, time.perf_counter() - start)
-    write_summary(output_dir, summary)
+    report_lost = False
+    try:
+        write_summary(output_dir, summary)
+    except OSError as exc:
+        report_lost = True
+        click.echo(f"error: {output_dir}: the summary could not be written ({exc.strerror or type(exc).__name__})",
+                   err=True)
+    if lost_lines[0]:
+        click.echo(f"error: {output_dir}: {lost_lines[0]} report line(s) could not be written", err=True)
     click.echo(
         f"Batch: {summary['processed']} processed, {summary['written']} written, "
         f"{summary['already_done']} already done, {summary['rejected_non_medical']} rejected as non-medical, "
@@ -181,4 +215,15 @@ def run_batch(items, output_dir: Path, config: PipelineConfig, workers: int | No
     )
     for failure in summary["failures"]:
         click.echo(f"error: {failure['input']}: {failure['reason']}", err=True)
-    return EXIT_BATCH_FAILURES if summary["failed"] else EXIT_OK
+    return batch_exit_code(records, report_lost or lost_lines[0] > 0)
+
+
+def batch_exit_code(records: list[dict], report_lost: bool) -> int:
+    """The most serious outcome: a defect, then failed files, then files to review."""
+    if report_lost or any(r.get("failure") == "internal" for r in records):
+        return EXIT_INTERNAL
+    if any(r["status"] == "failed" for r in records):
+        return EXIT_BATCH_FAILURES
+    if any(r.get("regions_review") for r in records):
+        return EXIT_REVIEW
+    return EXIT_OK

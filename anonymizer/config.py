@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anonymizer.limits import DEFAULT_FILE_SECONDS, DEFAULT_MAX_DECODED_BYTES
 from anonymizer.metadata.strategy import Strategy, default_strategy
 
 DEFAULT_OCR_ENGINES = ("rapidocr", "tesseract", "easyocr")
@@ -41,5 +42,9 @@ class PipelineConfig:
     # header only: pixels are neither decoded nor scanned, and stay byte for byte
     metadata_only: bool = False
     verbose: bool = False
+    # refuse a file whose decoded pixels would take more (limits.py)
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
+    # a batch fails a file that takes longer than this many seconds (0: no limit)
+    file_timeout: int = DEFAULT_FILE_SECONDS
     # where outputs go: "mirror" the input tree, or "uid" patient/study/series folders
     layout: str = "mirror"

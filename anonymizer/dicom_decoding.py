@@ -63,7 +63,7 @@ def read_file(buffer: bytes) -> FileDataset | None:
     fp = io.BytesIO(buffer)
     try:
         preamble = read_preamble(fp, False)
-        file_meta, start = _read_file_meta(buffer, fp.tell())
+        file_meta, start = read_file_meta(buffer, fp.tell())
     except Exception:  # noqa: BLE001 - pydicom reads it again and reports what is wrong
         return None
     syntax = file_meta.get("TransferSyntaxUID")
@@ -98,7 +98,7 @@ def dataset_end(ds: Dataset) -> int | None:
     return element.value_tell + element.length
 
 
-def _read_file_meta(buffer: bytes, start: int) -> tuple[FileMetaDataset, int]:
+def read_file_meta(buffer: bytes, start: int) -> tuple[FileMetaDataset, int]:
     """Group 0002 as pydicom's _read_file_meta_info leaves it, and where the data set begins."""
     elements, end = read_elements(buffer, start, len(buffer), default_encoding, 0, only_group=0x0002)
     meta = FileMetaDataset(_dataset(elements, default_encoding))

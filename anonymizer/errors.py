@@ -27,3 +27,11 @@ class UnsafeToWrite(AnonymizerError):
 
 class Skipped(AnonymizerError):
     """Not an image to de-identify (a DICOMDIR index): noted and passed over."""
+
+
+class InternalError(AnonymizerError):
+    """A stage failed in a way no input should cause: a defect of this tool."""
+
+
+class OutputNotWritten(AnonymizerError):
+    """The output folder refused the file (full, read-only); the input is fine."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,17 +28,25 @@ def collect_inputs(spec: str, output_dir: Path) -> tuple[list[InputFile], bool]:
         files = [(p if p.is_absolute() else base / p) for p in paths]
         return [InputFile(f, Path(f.name)) for f in files], True
     root = Path(spec)
-    if root.is_file():
+    if root.exists() and not root.is_dir():
         return [InputFile(root, Path(root.name))], False
     if not root.is_dir():
         raise InvalidInput("no such file or folder")
     output = output_dir.resolve()
     found = []
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue  # hidden files include our own partial writes
-        resolved = path.resolve()
-        if resolved == output or output in resolved.parents:
+    # Links to folders are not followed (a link loop would never end); they are listed,
+    # like FIFOs and devices, and each run records them as skipped without opening them.
+    for folder, subfolders, names in os.walk(root, followlinks=False):
+        here = Path(folder)
+        if here.resolve() == output or output in here.resolve().parents:
+            subfolders[:] = []
             continue  # never feed our own outputs back in
-        found.append(InputFile(path, path.relative_to(root)))
-    return found, True
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        linked = [d for d in subfolders if (here / d).is_symlink()]
+        subfolders[:] = [d for d in subfolders if d not in linked]
+        for name in sorted(names + linked):
+            if name.startswith("."):
+                continue  # hidden files include our own partial writes
+            path = here / name
+            found.append(InputFile(path, path.relative_to(root)))
+    return sorted(found, key=lambda item: item.relative), True

@@ -103,6 +103,14 @@ class PhiHints:
         return self.names | self.identifiers | self.dates | self.institutions
 
 
+class Failure(str, Enum):
+    """Why a failed file failed: its own fault, or the tool's (they exit differently)."""
+
+    INPUT = "input"  # unreadable, corrupt, too large, or unsafe to write as it is
+    OUTPUT = "output"  # the output could not be written (a full or read-only disk)
+    INTERNAL = "internal"  # a defect of this tool
+
+
 @dataclass
 class FileReport:
     """Per-stage facts for the summary box and JSON report. Holds no PHI values."""
@@ -110,6 +118,7 @@ class FileReport:
     source_name: str
     status: str = "pending"  # written | rejected | failed
     reason: str = ""
+    failure: Failure | None = None  # set when status is "failed"
     classification: str = ""
     anatomy: str = ""
     file_format: str = ""

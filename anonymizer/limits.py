@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydicom import Dataset
 
-from anonymizer.errors import AnonymizerError, InvalidInput
+from anonymizer.errors import InvalidInput
 
 DEFAULT_MAX_DECODED_BYTES = 2 * 1024 ** 3
 MAX_FRAMES = 50_000  # longer than any cine loop or enhanced multi-frame series
@@ -66,15 +66,16 @@ def check_raster_size(path: Path, limit: int) -> None:
                 bits = 16 if image.mode in ("I;16", "I;16B", "I;16L", "I") else 8
                 frames = 1
     except Image.DecompressionBombError:
-        raise InvalidInput("image header declares more pixels than can be decoded") from None
+        raise InvalidInput("image header declares more pixels than can be decoded safely: refused as a "
+                           "decompression bomb") from None
     except Exception:  # noqa: BLE001 - Pillow cannot read this header; OpenCV decides (and refuses)
         return
     check_decoded_size(rows, cols, frames, samples, bits, limit)
 
 
-def check_inflated_size(deflated: bytes, limit: int) -> None:
+def inflated_size(deflated: bytes, limit: int) -> int:
     """A deflated data set is inflated in bounded steps, the output discarded: a deflate
-    bomb is refused before pydicom inflates it whole."""
+    bomb is refused before pydicom inflates it whole. Returns the inflated length."""
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     total = 0
     data = deflated
@@ -90,10 +91,16 @@ def check_inflated_size(deflated: bytes, limit: int) -> None:
                 break
     except zlib.error:
         raise InvalidInput("deflated data set is corrupt") from None
+    return total
 
 
-class FileTimeout(AnonymizerError):
-    """One file took longer than the per-file limit of a batch."""
+class FileTimeout(BaseException):
+    """One file took longer than the per-file limit of a batch. Not an Exception: the
+    stages' own fallbacks (an engine that fails is skipped) must not swallow it."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @contextmanager

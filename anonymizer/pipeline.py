@@ -10,8 +10,10 @@ from functools import cache
 from pathlib import Path
 
 from anonymizer.config import PipelineConfig
-from anonymizer.errors import AnonymizerError, NonMedicalImage, Skipped
-from anonymizer.job import FileReport, Job, PhiHints
+from anonymizer.errors import (AnonymizerError, InternalError, InvalidInput, NonMedicalImage, OutputNotWritten,
+                              Skipped)
+from anonymizer.job import Failure, FileReport, Job, PhiHints
+from anonymizer.limits import FileTimeout
 from anonymizer.loading import open_job
 from anonymizer.metadata.scrub import scrub_metadata
 from anonymizer.redaction import redact
@@ -55,7 +57,12 @@ def run_stages(job: Job, config: PipelineConfig) -> None:
         except AnonymizerError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported as a one-line reason, never a traceback
-            raise AnonymizerError(f"internal error in stage '{name}' ({safe_message(exc, job.phi_hints)})") from exc
+            if isinstance(exc, OSError) and name == "save":
+                raise OutputNotWritten(f"the output cannot be written ({exc.strerror or type(exc).__name__})") from None
+            if isinstance(exc, (MemoryError, RecursionError)):
+                raise InvalidInput(f"too large or too deeply nested to process in stage '{name}' "
+                                   f"({type(exc).__name__})") from None
+            raise InternalError(f"internal error in stage '{name}' ({safe_message(exc, job.phi_hints)})") from exc
 
 
 def run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Path | None = None) -> FileReport:
@@ -65,7 +72,7 @@ def run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Path
     quiet_pydicom()
     report = FileReport(source_name=source.name)
     try:
-        job = open_job(source)
+        job = open_job(source, config.max_decoded_bytes)
         report = job.report
         job.output_path = mirrored_output_path(out_dir, relative or Path(source.name))
         job.output_root = out_dir
@@ -77,11 +84,19 @@ def run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Path
         report.status, report.reason = "skipped", exc.reason
     except AnonymizerError as exc:
         report.status, report.reason = "failed", exc.reason
+        report.failure = _FAILURES.get(type(exc), Failure.INPUT)
+    except FileTimeout as exc:
+        report.status, report.reason, report.failure = "failed", exc.reason, Failure.INPUT
     except Exception as exc:  # noqa: BLE001 - one bad file is that file's failure, never the batch's
         # Raised while opening, before the header's values were captured as hints: the
-        # exception's text may quote them, so only its type is reported.
-        report.status, report.reason = "failed", f"internal error while opening the file ({type(exc).__name__})"
+        # exception's text may quote them, so only its type is reported. What a reader
+        # chokes on is the file's fault.
+        report.status, report.reason = "failed", f"the file cannot be opened ({type(exc).__name__})"
+        report.failure = Failure.INPUT
     return report
+
+
+_FAILURES = {InternalError: Failure.INTERNAL, OutputNotWritten: Failure.OUTPUT}
 
 
 def safe_message(exc: BaseException, hints: PhiHints, limit: int = 160) -> str:

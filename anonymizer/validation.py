@@ -9,6 +9,7 @@ import numpy as np
 from anonymizer.config import PipelineConfig
 from anonymizer.errors import InvalidInput
 from anonymizer.job import FileKind, Job
+from anonymizer.limits import check_dicom_size
 from anonymizer.metadata.elements import has_value
 from anonymizer.pixels.decoding import decode_dicom_pixels, frame_count
 from anonymizer.pixels.rendering import render_dicom_view
@@ -53,6 +54,7 @@ def _validate_dicom(job: Job, config: PipelineConfig) -> None:
         job.report.warnings.append("--metadata-only: pixels kept as stored and not scanned for burned-in text")
         job.report.stages.append("validate: header checked; pixels not decoded (--metadata-only)")
         return
+    check_dicom_size(ds, frame_count(ds), config.max_decoded_bytes)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
