@@ -36,7 +36,7 @@ def worker_config(config: PipelineConfig) -> PipelineConfig:
 
 def already_done(items: list[InputFile], output_dir: Path, config: PipelineConfig) -> set[Path]:
     """Files a previous run wrote completely; atomic writes mean an output that exists is whole."""
-    if config.layout == "uid":
+    if config.layout == "uid" or config.rename == "uid":  # names known only once written
         done = previous_outputs(output_dir)
         return {item.path for item in items if str(item.relative) in done}
     return {item.path for item in items if mirrored_output_path(output_dir, item.relative).is_file()}

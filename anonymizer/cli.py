@@ -79,8 +79,11 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
               help="local: worker processes on this machine; spark: the same pipeline on PySpark "
                    "(local[N] here, or the cluster under spark-submit).")
 @click.option("--layout", type=click.Choice(["mirror", "uid"]), default="mirror", show_default=True,
-              help="mirror: the input tree under OUTPUT_DIR; uid: OUTPUT_DIR/<patient>/<study>/<series>/ "
-                   "named by the new identifiers.")
+              help="mirror: the input tree under OUTPUT_DIR (folder and file names come from the input); "
+                   "uid: OUTPUT_DIR/<patient>/<study>/<series>/, every name from the new identifiers.")
+@click.option("--rename", type=click.Choice(["keep", "uid"]), default="keep", show_default=True,
+              help="keep: anonymized_<input name>; uid: anonymized_<new SOP Instance UID>.dcm (images: a keyed "
+                   "digest of the name). --layout uid always renames.")
 @click.option("--max-decoded-gib", type=click.FloatRange(0.01), default=2.0, show_default=True,
               help="Refuse a file whose decoded pixels would take more memory than this (GiB).")
 @click.option("--file-timeout", type=click.IntRange(0), default=600, show_default=True,
@@ -89,7 +92,7 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Print what each stage did (never identifying values).")
 def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
          ner_model, frames, frame_stride, ocr_engines, easyocr_models, clip_model, skip_classification, strategy_file, profile_options,
-         key_file, metadata_only, allow_unscanned, workers, engine, layout, max_decoded_gib, file_timeout,
+         key_file, metadata_only, allow_unscanned, workers, engine, layout, rename, max_decoded_gib, file_timeout,
          overwrite, verbose) -> None:
     """De-identify INPUT into OUTPUT_DIR. INPUT is a DICOM or image file, a folder (walked
     recursively; DICOM is recognised by content) or @list.txt (one path per line).
@@ -99,8 +102,13 @@ def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, s
     Tesseract, merged by IoU), redact (in the stored pixel values) and save, as
     OUTPUT_DIR/anonymized_<name>. The input is never modified.
     """
+    import logging
+
+    from anonymizer.logs import cli_log_handler
     from anonymizer.metadata.keyed import load_key
     from anonymizer.metadata.strategy import StrategyError, load_strategy, parse_options
+
+    logging.getLogger().addHandler(cli_log_handler(verbose))
 
     engines = tuple(e.strip() for e in ocr_engines.split(",") if e.strip())
     unknown = set(engines) - set(DEFAULT_OCR_ENGINES)
@@ -127,7 +135,7 @@ def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, s
         text_policy=text_policy, ner_model=ner_model, frames=frames, frame_stride=frame_stride, ocr_engines=engines, easyocr_model_dir=easyocr_models,
         clip_model=clip_model, skip_classification=skip_classification, key=key, strategy=strategy,
         allow_unscanned_pixels=allow_unscanned, metadata_only=metadata_only, verbose=verbose, layout=layout,
-        max_decoded_bytes=int(max_decoded_gib * 1024 ** 3), file_timeout=file_timeout,
+        rename=rename, max_decoded_bytes=int(max_decoded_gib * 1024 ** 3), file_timeout=file_timeout,
     )
     from anonymizer.errors import InvalidInput
     from anonymizer.inputs import collect_inputs

@@ -48,3 +48,5 @@ class PipelineConfig:
     file_timeout: int = DEFAULT_FILE_SECONDS
     # where outputs go: "mirror" the input tree, or "uid" patient/study/series folders
     layout: str = "mirror"
+    # file names: "keep" the input's (anonymized_<name>), or "uid": the new SOP Instance UID
+    rename: str = "keep"

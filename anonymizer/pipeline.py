@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Callable
-from functools import cache
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from anonymizer.config import PipelineConfig
@@ -40,16 +40,23 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 PIXEL_STAGES = {"enhance", "detect text", "redact"}
 
 
-@cache
-def quiet_pydicom() -> None:
-    """pydicom's warnings quote element values (UIDs, names): none may reach a log.
-    Once per process (every batch worker calls run_file)."""
-    logging.getLogger("pydicom").setLevel(logging.CRITICAL)
-    warnings.filterwarnings("ignore", module=r"pydicom(\..*)?")
+@contextmanager
+def quiet_pydicom() -> Iterator[None]:
+    """pydicom's warnings quote element values (UIDs, names): none may reach a log. Only
+    inside the pipeline's own calls: a host (MONAI, Spark, a notebook) keeps its logging."""
+    logger = logging.getLogger("pydicom")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"pydicom(\..*)?")
+            yield
+    finally:
+        logger.setLevel(level)
 
 
-def run_stages(job: Job, config: PipelineConfig) -> None:
-    for name, stage in STAGES:
+def run_stages(job: Job, config: PipelineConfig, stages: tuple[tuple[str, Stage], ...] | None = None) -> None:
+    for name, stage in STAGES if stages is None else stages:
         if config.metadata_only and name in PIXEL_STAGES:
             continue
         try:
@@ -69,7 +76,11 @@ def run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Path
     """De-identify one file. Never raises for a bad file: the report says what happened.
 
     ``relative`` is the file's place under a batch's input root; the output mirrors it."""
-    quiet_pydicom()
+    with quiet_pydicom():
+        return _run_file(source, out_dir, config, relative)
+
+
+def _run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Path | None) -> FileReport:
     report = FileReport(source_name=source.name)
     try:
         job = open_job(source, config.max_decoded_bytes)

@@ -12,6 +12,7 @@ from anonymizer.config import PipelineConfig
 from anonymizer.dicom_encoding import encode_dicom_file
 from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import FileKind, Job
+from anonymizer.metadata.keyed import digest
 from anonymizer.metadata.scrub import record_deidentification
 from anonymizer.output_check import check_dicom_output
 from anonymizer.pixels.encoding import write_back
@@ -26,19 +27,36 @@ def mirrored_output_path(out_dir: Path, relative: Path) -> Path:
     return out_dir / relative.parent / f"{OUTPUT_PREFIX}{relative.name}"
 
 
-def uid_layout_path(job: Job) -> Path | None:
-    """OUTPUT_DIR/<new PatientID>/<new StudyInstanceUID>/<new SeriesInstanceUID>/anonymized_<name>."""
+def uid_layout_path(job: Job, config: PipelineConfig) -> Path | None:
+    """OUTPUT_DIR/<new PatientID>/<new StudyInstanceUID>/<new SeriesInstanceUID>/<new name>."""
     ds = job.dataset
     if ds is None or job.output_root is None:
         return None
-    parts = [str(ds.get(k, "") or "").strip() for k in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID")]
-    parts = [re.sub(r"[^A-Za-z0-9._-]", "_", p) or "unknown" for p in parts]
-    return job.output_root.joinpath(*parts, f"{OUTPUT_PREFIX}{job.source.name}")
+    parts = [_safe_part(str(ds.get(k, "") or "")) for k in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID")]
+    return job.output_root.joinpath(*parts, new_file_name(job, config))
+
+
+def new_file_name(job: Job, config: PipelineConfig) -> str:
+    """A name that owes nothing to the input's: exports are often named after the patient.
+    DICOM: the new SOP Instance UID; an image: a keyed digest of its name."""
+    ds = job.dataset
+    if ds is not None:
+        uid = _safe_part(str(ds.get("SOPInstanceUID", "") or ""))
+        if uid != "unknown":
+            return f"{OUTPUT_PREFIX}{uid}.dcm"
+    name_digest = digest(config.key, "file name", str(job.output_path or job.source.name)).hex()[:20]
+    return f"{OUTPUT_PREFIX}{name_digest}{job.source.suffix.lower() or '.dcm'}"
+
+
+def _safe_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text.strip()) or "unknown"
 
 
 def save(job: Job, config: PipelineConfig) -> None:
     if config.layout == "uid":
-        job.output_path = uid_layout_path(job) or job.output_path
+        job.output_path = uid_layout_path(job, config) or job.output_path
+    elif config.rename == "uid" and job.output_path is not None:
+        job.output_path = job.output_path.parent / new_file_name(job, config)
     target = job.output_path
     if target is None:
         raise UnsafeToWrite("no output path was set")
@@ -50,6 +68,13 @@ def save(job: Job, config: PipelineConfig) -> None:
 
 
 def _save_dicom(job: Job, config: PipelineConfig) -> None:
+    data, how = encoded_output(job, config)
+    write_bytes_atomically(job.output_path, data)
+    job.report.stages.append(f"save: DICOM, {how}")
+
+
+def encoded_output(job: Job, config: PipelineConfig) -> tuple[bytes, str]:
+    """The output file's bytes, checked (output_check), and how its pixels were stored."""
     ds = job.dataset
     how = "pixel data kept byte for byte"
     if job.pixels_changed:
@@ -57,8 +82,7 @@ def _save_dicom(job: Job, config: PipelineConfig) -> None:
         record_deidentification(ds, config.strategy.options, pixels_cleaned=True)
     data = encode_dicom_file(ds)
     check_dicom_output(data, job.sealed_values)
-    write_bytes_atomically(job.output_path, data)
-    job.report.stages.append(f"save: DICOM, {how}")
+    return data, how
 
 
 def _save_raster(job: Job) -> None:

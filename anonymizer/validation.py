@@ -5,12 +5,13 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from pydicom.uid import UID_dictionary
 
 from anonymizer.config import PipelineConfig
 from anonymizer.errors import InvalidInput
 from anonymizer.job import FileKind, Job
 from anonymizer.limits import check_dicom_size
-from anonymizer.metadata.elements import has_value
+from anonymizer.metadata.elements import has_value, keyword_text
 from anonymizer.pixels.decoding import decode_dicom_pixels, frame_count
 from anonymizer.pixels.rendering import render_dicom_view
 
@@ -32,6 +33,12 @@ def _validate_raster(job: Job) -> None:
     job.report.stages.append(f"validate: {pixels.shape[2]}x{pixels.shape[1]} {pixels.dtype} image")
 
 
+def _is_image_storage(ds) -> bool:
+    """SOP classes named "... Image Storage" are image IODs: Pixel Data is mandatory."""
+    uid = keyword_text(ds, "SOPClassUID")
+    return uid in UID_dictionary and "Image Storage" in UID_dictionary[uid][0]
+
+
 def _validate_dicom(job: Job, config: PipelineConfig) -> None:
     ds = job.dataset
     for keyword in REQUIRED_FOR_ANY:
@@ -41,10 +48,11 @@ def _validate_dicom(job: Job, config: PipelineConfig) -> None:
         extra = " (float pixel data is not supported)" if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds else ""
         if extra:
             raise InvalidInput("pixel data cannot be checked" + extra)
-        if has_value(ds, "Rows") and has_value(ds, "Columns"):
-            # An image's header without its pixels: a file cut at an element boundary.
-            # Written, it would pass for the de-identified image.
-            raise InvalidInput("image attributes but no pixel data: the file is truncated")
+        if has_value(ds, "Rows") and has_value(ds, "Columns") or _is_image_storage(ds):
+            # An image's header without its pixels: stripped on purpose (header-only
+            # exports), or a file cut exactly at an element boundary, which no reader can
+            # tell apart. Written, with a warning in every report that says so.
+            job.report.warnings.append("an image without pixel data: written header-only (truncated input?)")
         job.report.stages.append("validate: no pixel data; header only")
         return
     for keyword in REQUIRED_FOR_PIXELS:

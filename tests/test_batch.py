@@ -75,8 +75,29 @@ def test_list_file_and_uid_layout(tmp_path, export):
         ds = pydicom.dcmread(path)
         series, study, patient = path.parent, path.parent.parent, path.parent.parent.parent
         assert (patient.name, study.name, series.name) == (ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID)
+        assert path.name == f"anonymized_{ds.SOPInstanceUID}.dcm"  # nothing of the input's name
+    assert not {p.name for p in files} & {p.name.removeprefix("anonymized_") for p in outputs}
     again = run_cli(f"@{listing}", str(out), *FAST, "--layout", "uid")
     assert f"{len(files)} already done" in again.stdout
+
+
+def test_rename_uid_keeps_the_tree_but_not_the_names(tmp_path):
+    import cv2
+    import numpy as np
+
+    source = tmp_path / "in" / "Smith_John"
+    source.mkdir(parents=True)
+    shutil.copy(get_testdata_file("CT_small.dcm", download=False), source / "SMITH_JOHN_CT.dcm")
+    cv2.imwrite(str(source / "SMITH_JOHN_photo.png"), np.full((64, 64), 100, np.uint8))
+    out = tmp_path / "out"
+    result = run_cli(str(tmp_path / "in"), str(out), "--rename", "uid", "--skip-classification")
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in (out / "Smith_John").iterdir())
+    assert len(names) == 2 and not any("SMITH" in n.upper() for n in names), names
+    ds = pydicom.dcmread(next((out / "Smith_John").glob("*.dcm")))
+    assert f"anonymized_{ds.SOPInstanceUID}.dcm" in names
+    again = run_cli(str(tmp_path / "in"), str(out), "--rename", "uid", "--skip-classification")
+    assert "2 already done" in again.stdout
 
 
 def test_exit_codes(tmp_path, export):

@@ -26,8 +26,8 @@ from conftest import TEST_KEY
 SEEDS = ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "JPEG2000.dcm", "MR_small_RLE.dcm", "SC_rgb_small_odd.dcm",
          "image_dfl.dcm", "reportsi.dcm", "nested_priv_SQ.dcm", "ExplVR_BigEnd.dcm",
          "MR_small_implicit.dcm", "SC_rgb_jpeg_dcmtk.dcm", "rtstruct.dcm", "waveform_ecg.dcm")
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "400"))
-PIXEL_EXAMPLES = int(os.environ.get("FUZZ_PIXEL_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))
+PIXEL_EXAMPLES = int(os.environ.get("FUZZ_PIXEL_EXAMPLES", "150"))
 ALLOWED = {"written", "failed", "rejected", "skipped"}
 CASES_RUN = {"metadata": 0, "pixels": 0}
 CASE_NUMBERS = itertools.count()
@@ -95,8 +95,10 @@ def check_one(tmp_path: Path, name: str, data: bytes, config: PipelineConfig) ->
     pydicom.dcmread(produced[0])  # a strict read: no force
     for part in names_in(SEED_DATA[name]):
         assert part not in written, f"{name}: the patient's name survived in the output"
-    if name in SEEDS_WITH_PIXELS:
-        assert "PixelData" in pydicom.dcmread(produced[0]), f"{name}: written without its pixels"
+    if name in SEEDS_WITH_PIXELS and "PixelData" not in pydicom.dcmread(produced[0]):
+        # Cut at an element boundary before its pixels, a file reads as a header-only
+        # export; that may be written, never silently.
+        assert any("without pixel data" in w for w in report.warnings), f"{name}: pixels lost silently"
 
 
 @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,

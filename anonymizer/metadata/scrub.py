@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from pydicom import Dataset, config
+from pydicom.datadict import dictionary_has_tag
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.tag import BaseTag
 from pydicom.sequence import Sequence
@@ -166,7 +167,7 @@ def _static_action(tag: BaseTag, vr: str, ctx: ScrubContext) -> str:
     row = ctx.table.lookup(int(tag))
     if row is not None:
         return row.action(ctx.options)
-    return _action_for_unlisted(vr, ctx)
+    return _action_for_unlisted(tag, vr, ctx)
 
 
 def private_creator(tag: BaseTag, ds: Dataset) -> str | None:
@@ -192,8 +193,12 @@ def _private_action(tag: BaseTag, ds: Dataset, ctx: ScrubContext) -> str:
     return "K" if (creator, tag.group, tag.element & 0xFF) in safe_private_attributes() else "X"
 
 
-def _action_for_unlisted(vr: str, ctx: ScrubContext) -> str:
+def _action_for_unlisted(tag: BaseTag, vr: str, ctx: ScrubContext) -> str:
     """Public attributes the table does not list (README, "Attributes not in the table")."""
+    if tag.group == 0x0000 or not dictionary_has_tag(tag):
+        # A command group element, or a tag no edition of the standard defines: nothing
+        # says what it holds (in a corrupt file, the bytes of the elements around it).
+        return "X"
     if vr == "PN":
         return "X"
     if vr in ("DA", "DT"):
