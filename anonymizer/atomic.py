@@ -94,7 +94,8 @@ def grouped_commits() -> Iterator[None]:
     if _pending is not None:  # already inside a group: it commits these too
         yield
         return
-    _pending = pending = []
+    pending: list[tuple[Path, Path]] = []
+    _pending = pending
     try:
         yield
         _pending = None

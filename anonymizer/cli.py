@@ -36,7 +36,8 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
 @click.option("--padding", default=5, show_default=True, type=click.IntRange(0),
               help="Pixels added on every side of a text box before it is redacted.")
 @click.option("--margin", default=100, show_default=True, type=click.IntRange(0),
-              help="Width in pixels of the border band; text touching it is redacted, text inside is listed for review.")
+              help="Width in pixels of the border band; text touching it is redacted, text inside is listed "
+                   "for review.")
 @click.option("--fill", type=click.Choice(["inpaint", "solid"]), default="inpaint", show_default=True,
               help="inpaint: TELEA inpainting (radius 3) from the surroundings; solid: a value that renders black.")
 @click.option("--scope", type=click.Choice(["border", "everywhere"]), default="border", show_default=True,
@@ -91,7 +92,8 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
 @click.option("--overwrite", is_flag=True, help="Redo files whose output already exists (default: skip them).")
 @click.option("-v", "--verbose", is_flag=True, help="Print what each stage did (never identifying values).")
 def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
-         ner_model, frames, frame_stride, ocr_engines, easyocr_models, clip_model, skip_classification, strategy_file, profile_options,
+         ner_model, frames, frame_stride, ocr_engines, easyocr_models, clip_model, skip_classification,
+         strategy_file, profile_options,
          key_file, metadata_only, allow_unscanned, workers, engine, layout, rename, max_decoded_gib, file_timeout,
          overwrite, verbose) -> None:
     """De-identify INPUT into OUTPUT_DIR. INPUT is a DICOM or image file, a folder (walked
@@ -132,7 +134,8 @@ def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, s
         click.echo(f"warning: {key_warning}", err=True)
     config = PipelineConfig(
         confidence=confidence, padding=padding, margin=margin, fill=fill, scope=scope,
-        text_policy=text_policy, ner_model=ner_model, frames=frames, frame_stride=frame_stride, ocr_engines=engines, easyocr_model_dir=easyocr_models,
+        text_policy=text_policy, ner_model=ner_model, frames=frames, frame_stride=frame_stride,
+        ocr_engines=engines, easyocr_model_dir=easyocr_models,
         clip_model=clip_model, skip_classification=skip_classification, key=key, strategy=strategy,
         allow_unscanned_pixels=allow_unscanned, metadata_only=metadata_only, verbose=verbose, layout=layout,
         rename=rename, max_decoded_bytes=int(max_decoded_gib * 1024 ** 3), file_timeout=file_timeout,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import MutableSequence
+from typing import cast
 
 from pydicom import Dataset
 from pydicom.charset import convert_encodings, default_encoding
@@ -108,7 +109,7 @@ def read_file_meta(buffer: bytes, start: int) -> tuple[FileMetaDataset, int]:
     return meta, end
 
 
-def sequence_items(ds: Dataset, tag: BaseTag) -> Sequence:
+def sequence_items(ds: Dataset, tag: BaseTag) -> Sequence | list[Dataset]:
     """``ds[tag].value`` for an SQ element, read here when it is raw explicit VR little
     endian. As in Dataset.__getitem__, the decoded element replaces the raw one.
     (__getitem__ also passes Pixel Representation down to the items; that only settles
@@ -221,7 +222,7 @@ def read_elements(buf: bytes, pos: int, end: int, encoding: Encoding, offset: in
             continue
         if pos + length > limit:
             raise Unusual("value runs past its data set")
-        value = buf[pos:pos + length] if length else empty_value_for_VR(vr, raw=True)
+        value = buf[pos:pos + length] if length else cast(bytes, empty_value_for_VR(vr, raw=True))
         pos += length
         if tag == SPECIFIC_CHARACTER_SET:
             encoding = convert_encodings(convert_string(value or b"", True))

@@ -15,18 +15,20 @@ from __future__ import annotations
 import struct
 
 from pydicom import Dataset
-from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.filebase import DicomBytesIO
-from pydicom.multival import MultiValue
-from pydicom.filewriter import dcmwrite, write_data_element, write_dataset
 from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileMetaDataset, validate_file_meta
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import dcmwrite, write_data_element, write_dataset
+from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
 from anonymizer.metadata.elements import keyword_text
 
 PREAMBLE = b"\x00" * 128
+PIXEL_DATA_TAG = BaseTag(0x7FE00010)
 SPECIFIC_CHARACTER_SET = 0x00080005
 UNDEFINED_LENGTH = 0xFFFFFFFF
 ITEM = b"\xfe\xff\x00\xe0"
@@ -70,7 +72,7 @@ def _encoding_kept(ds: Dataset, implicit: bool) -> bool:
 
 def _undefined_native_pixels(ds: Dataset) -> bool:
     """dcmwrite gives native Pixel Data a defined length; a broken file may not have one."""
-    pixels = ds._dict.get(0x7FE00010)
+    pixels = ds._dict.get(PIXEL_DATA_TAG)
     if pixels is None:
         return False
     if isinstance(pixels, RawDataElement):
@@ -105,7 +107,7 @@ _SYNCHRONISED_UIDS = (("SOPClassUID", "MediaStorageSOPClassUID"), ("SOPInstanceU
 # What validate_file_meta(enforce_standard=True) requires: with all of them present and
 # not empty, and nothing outside group 0002, it changes nothing (and costs a tenth of a
 # millisecond of keyword look-ups per file).
-_REQUIRED_META = (0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012)
+_REQUIRED_META = tuple(BaseTag(t) for t in (0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012))
 _IMPLEMENTATION_VERSION_NAME = 0x00020013
 
 
@@ -115,7 +117,7 @@ def _file_meta_complete(meta: FileMetaDataset) -> bool:
         element = elements.get(tag)
         if element is None:
             return False
-        if type(element) is RawDataElement:
+        if isinstance(element, RawDataElement):
             if not element.value or not element.value.strip(b" \0"):  # when unsure, pydicom decides
                 return False
         elif element.is_empty:
@@ -151,7 +153,7 @@ def _plain_in_memory(ds: Dataset) -> bool:
     return all(type(e) is DataElement and " or " not in e.VR for e in ds._dict.values())
 
 
-def _encode_element(out: bytearray, ds: Dataset, tag: int, implicit: bool, encodings) -> None:
+def _encode_element(out: bytearray, ds: Dataset, tag: BaseTag, implicit: bool, encodings) -> None:
     element = ds._dict[tag]
     if type(element) is RawDataElement:
         if element.value is None:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from anonymizer.leak_check import SealedValue
     from pydicom import Dataset
+
+    from anonymizer.leak_check import SealedValue
 
 
 class FileKind(str, Enum):
@@ -46,24 +47,24 @@ class Box:
     def area(self) -> int:
         return max(self.width, 0) * max(self.height, 0)
 
-    def padded(self, padding: int, rows: int, cols: int) -> "Box":
+    def padded(self, padding: int, rows: int, cols: int) -> Box:
         left = max(self.left - padding, 0)
         top = max(self.top - padding, 0)
         right = min(self.right + padding, cols)
         bottom = min(self.bottom + padding, rows)
         return Box(left, top, right - left, bottom - top)
 
-    def union(self, other: "Box") -> "Box":
+    def union(self, other: Box) -> Box:
         left, top = min(self.left, other.left), min(self.top, other.top)
         right, bottom = max(self.right, other.right), max(self.bottom, other.bottom)
         return Box(left, top, right - left, bottom - top)
 
-    def intersection_area(self, other: "Box") -> int:
+    def intersection_area(self, other: Box) -> int:
         w = min(self.right, other.right) - max(self.left, other.left)
         h = min(self.bottom, other.bottom) - max(self.top, other.top)
         return max(w, 0) * max(h, 0)
 
-    def iou(self, other: "Box") -> float:
+    def iou(self, other: Box) -> float:
         inter = self.intersection_area(other)
         union = self.area + other.area - inter
         return inter / union if union else 0.0
@@ -142,13 +143,13 @@ class Job:
     source: Path
     kind: FileKind
     report: FileReport
-    dataset: "Dataset | None" = None
+    dataset: Dataset | None = None
     pixels: np.ndarray | None = None
     view: np.ndarray | None = None
     phi_hints: PhiHints = field(default_factory=PhiHints)
     # The input's identifying values as stored, for the output's byte search (leak_check);
     # captured on opening, narrowed by stage 3 to the ones the strategy does not keep.
-    sealed_values: list["SealedValue"] = field(default_factory=list)
+    sealed_values: list[SealedValue] = field(default_factory=list)
     regions: list[TextRegion] = field(default_factory=list)
     redaction_mask: np.ndarray | None = None  # (frames, rows, cols): pixels stage 6 changed
     pixels_changed: bool = False

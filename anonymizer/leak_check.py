@@ -130,7 +130,8 @@ def _capture(ds: Dataset, captured: list[SealedValue]) -> None:
         parts = [p for v in values for p in re.split(rb"[\^= ,]+", v)] if kind is Identifying.PERSON_NAME else []
         patterns, part_patterns = _forms(values), _forms(parts)
         if patterns or part_patterns:
-            captured.append(SealedValue(number, vr, kind, patterns, tuple(p for p in part_patterns if p not in patterns)))
+            parts_alone = tuple(p for p in part_patterns if p not in patterns)
+            captured.append(SealedValue(number, vr, kind, patterns, parts_alone))
 
 
 def _values_of(element) -> list[bytes]:

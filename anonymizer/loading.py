@@ -8,17 +8,19 @@ import warnings
 from pathlib import Path
 
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.errors import InvalidDicomError
+from pydicom.tag import BaseTag
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from anonymizer.dicom_decoding import dataset_end, read_file, read_file_meta
 from anonymizer.errors import InvalidInput, Skipped
 from anonymizer.job import FileKind, FileReport, Job
-from anonymizer.limits import DEFAULT_MAX_DECODED_BYTES, inflated_size, check_raster_size
 from anonymizer.leak_check import capture_sealed_values, capture_swallowed_values
+from anonymizer.limits import DEFAULT_MAX_DECODED_BYTES, check_raster_size, inflated_size
 from anonymizer.metadata.elements import keyword_text
-from anonymizer.pixels.decoding import decode_raster
 from anonymizer.phi.hints import collect_phi_hints
+from anonymizer.pixels.decoding import decode_raster
 from anonymizer.pixels.rendering import render_raster_view
 
 DICOM_SUFFIXES = {".dcm", ".dicom"}
@@ -115,8 +117,8 @@ def _deflated_length(content: bytes, limit: int) -> int | None:
 
 
 def _pixel_value_span(ds: pydicom.Dataset) -> tuple[int, int] | None:
-    element = ds._dict.get(0x7FE00010)
-    if element is None or getattr(element, "value_tell", None) is None or not isinstance(element.value, bytes):
+    element = ds._dict.get(BaseTag(0x7FE00010))
+    if not isinstance(element, RawDataElement) or element.value_tell is None or not isinstance(element.value, bytes):
         return None
     return element.value_tell, element.value_tell + len(element.value)
 

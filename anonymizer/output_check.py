@@ -16,6 +16,7 @@ import pydicom
 from pydicom import Dataset, config
 from pydicom.datadict import dictionary_VM
 from pydicom.dataelem import RawDataElement
+from pydicom.tag import BaseTag
 
 from anonymizer.dicom_decoding import dataset_end, read_file, sequence_items
 from anonymizer.errors import InvalidInput, UnsafeToWrite
@@ -68,7 +69,7 @@ def read_back(data: bytes) -> Dataset:
 
 
 def pixel_span(ds: Dataset) -> tuple[int, int] | None:
-    element = ds._dict.get(PIXEL_DATA)
+    element = ds._dict.get(BaseTag(PIXEL_DATA))
     if type(element) is not RawDataElement or element.value_tell is None or element.value is None:
         return None
     return element.value_tell, element.value_tell + len(element.value)
@@ -86,7 +87,8 @@ def vocabulary_words(ds: Dataset) -> frozenset[bytes]:
             found.update(words(element.value))
         elif element_vr(element, int(tag)) == "SQ" and type(element) is not RawDataElement:
             for item in element.value or []:
-                found |= vocabulary_words(item)
+                if isinstance(item, Dataset):
+                    found |= vocabulary_words(item)
     return frozenset(found)
 
 

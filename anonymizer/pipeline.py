@@ -10,8 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from anonymizer.config import PipelineConfig
-from anonymizer.errors import (AnonymizerError, InternalError, InvalidInput, NonMedicalImage, OutputNotWritten,
-                              Skipped)
+from anonymizer.errors import AnonymizerError, InternalError, InvalidInput, NonMedicalImage, OutputNotWritten, Skipped
 from anonymizer.job import Failure, FileReport, Job, PhiHints
 from anonymizer.limits import FileTimeout
 from anonymizer.loading import open_job

@@ -12,8 +12,14 @@ import click
 def progress(total: int, enabled: bool = True):
     """Yields ``advance(record)``; one call per finished file."""
     if enabled and sys.stderr.isatty():
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         bar = Progress(TextColumn("de-identifying"), BarColumn(), MofNCompleteColumn(),
                        TextColumn("{task.fields[rate]} files/s"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -31,11 +37,11 @@ def progress(total: int, enabled: bool = True):
         return
     count = 0
 
-    def advance(record: dict) -> None:
+    def print_line(record: dict) -> None:
         nonlocal count
         count += 1
         if enabled:
             reason = f": {record['reason']}" if record.get("reason") else ""
             click.echo(f"[{count}/{total}] {record['status']} {record['input']}{reason}", err=True)
 
-    yield advance
+    yield print_line

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,8 +42,8 @@ def clip_model_dir(configured: Path | None) -> Path | None:
 
 @dataclass
 class ClipZeroShot:
-    model: object
-    processor: object
+    model: Any  # a transformers CLIPModel (torch is imported only here)
+    processor: Any
 
     def probabilities(self, rgb: np.ndarray) -> np.ndarray:
         import torch
@@ -72,7 +73,7 @@ def load_clip(model_dir: Path) -> ClipZeroShot:
 
 def classify_with_clip(view_rgb: np.ndarray, model_dir: Path) -> Classification:
     probabilities = load_clip(model_dir).probabilities(view_rgb)
-    medical_probability = float(sum(p for p, (_, medical, _) in zip(probabilities, PROMPTS) if medical))
+    medical_probability = float(sum(p for p, (_, medical, _) in zip(probabilities, PROMPTS, strict=True) if medical))
     if medical_probability < 0.5:
         return Classification(False, "", "CLIP zero-shot", f"p(medical)={medical_probability:.2f}")
     best = max((i for i, prompt in enumerate(PROMPTS) if prompt[1]), key=lambda i: probabilities[i])

@@ -22,8 +22,14 @@ import numpy as np
 
 from anonymizer.job import Box, TextRegion, Verdict
 from anonymizer.phi.classify import PHI_WITHOUT_EVIDENCE
-from anonymizer.text_ink import (INK_CONTRAST, MAX_TEXT_COVERAGE, ink_extent, ink_off_the_line, line_background,
-                                 text_polarity)
+from anonymizer.text_ink import (
+    INK_CONTRAST,
+    MAX_TEXT_COVERAGE,
+    ink_extent,
+    ink_off_the_line,
+    line_background,
+    text_polarity,
+)
 
 UNREAD_LINE = "unread line in a block of identifier lines"
 GARBLED_LINE = "line in a block of identifier lines that only a re-read made clinical"
@@ -56,7 +62,8 @@ def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion
         line = ink_extent(grey, seed.box)
         for direction in (-1, 1):
             candidate = _next_line(grey, line, direction)
-            if candidate is None or any(candidate.intersection_area(box) > MAX_OVERLAP_WITH_READ_TEXT * candidate.area for box in taken):
+            if candidate is None or any(candidate.intersection_area(box) > MAX_OVERLAP_WITH_READ_TEXT * candidate.area
+                                        for box in taken):
                 continue
             region = TextRegion(box=candidate, text="", confidence=0.0, engines=(), frame=frame,
                                 verdict=Verdict.PHI, reason=UNREAD_LINE, in_border=seed.in_border)

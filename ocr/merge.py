@@ -45,7 +45,8 @@ def _same_characters_looser(region: MergedBox, candidate: OcrBox) -> Box | None:
     if alnum_upper(region.text) != alnum_upper(candidate.text) or not alnum_upper(candidate.text):
         return None
     tight, loose = sorted((region.box, candidate.box), key=lambda b: b.area)
-    if loose.area < LOOSE_AREA_RATIO * tight.area or tight.intersection_area(loose) < CONTAINMENT_THRESHOLD * tight.area:
+    if (loose.area < LOOSE_AREA_RATIO * tight.area
+            or tight.intersection_area(loose) < CONTAINMENT_THRESHOLD * tight.area):
         return None
     return tight
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class TesseractEngine:
         path = tessdata_dir().rstrip("/") + "/"
         # Sparse text: overlays are scattered labels, not paragraphs.
         self._api = tesserocr.PyTessBaseAPI(path=path, lang="eng", psm=tesserocr.PSM.SPARSE_TEXT)
-        self._line_api = None  # single-line mode, made when a crop is first re-read
+        self._line_api: Any = None  # single-line mode, made when a crop is first re-read
         self._path = path
 
     def read(self, image: np.ndarray) -> list[OcrBox]:

@@ -30,7 +30,7 @@ def _base_class():
     return MapTransform
 
 
-class DeidentifyDicomd(_base_class()):
+class DeidentifyDicomd(_base_class()):  # type: ignore[misc]  # MONAI is imported only when used
     def __init__(self, keys: str | Sequence[str], output_dir: str | Path, config: PipelineConfig | None = None,
                  allow_missing_keys: bool = False) -> None:
         super().__init__(keys, allow_missing_keys)

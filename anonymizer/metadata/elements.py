@@ -65,7 +65,7 @@ def keyword_text(ds: Dataset, keyword: str) -> str:
 def has_value(ds: Dataset, keyword: str) -> bool:
     """Present and not empty, without decoding a raw value."""
     tag = tag_for_keyword(keyword)
-    element = ds._dict.get(tag) if tag is not None else None
+    element = ds._dict.get(BaseTag(tag)) if tag is not None else None
     if element is None:
         return False
     if type(element) is RawDataElement:

@@ -22,7 +22,7 @@ OFFSET_SPAN_DAYS = 730
 
 
 def digest(key: bytes, purpose: str, value: str) -> bytes:
-    return hmac.new(key, f"{purpose}\x00{value}".encode("utf-8"), hashlib.sha256).digest()
+    return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).digest()
 
 
 def keyed_uid(key: bytes, original: str) -> str:

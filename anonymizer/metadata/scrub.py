@@ -9,8 +9,8 @@ from functools import cache
 from pydicom import Dataset, config
 from pydicom.datadict import dictionary_has_tag
 from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.tag import BaseTag
 from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
 from pydicom.uid import UID_dictionary
 
 from anonymizer import __version__
@@ -19,8 +19,8 @@ from anonymizer.dicom_decoding import sequence_items, store, store_text
 from anonymizer.job import Job
 from anonymizer.metadata.cleaning import text_cleaner
 from anonymizer.metadata.dates import shift_da, shift_dt
-from anonymizer.metadata.elements import ASCII_VRS, element_vr, keyword_text, text_values
 from anonymizer.metadata.dummies import dummy_value, empty_value
+from anonymizer.metadata.elements import ASCII_VRS, element_vr, keyword_text, text_values
 from anonymizer.metadata.keyed import date_offset_days, keyed_uid, pseudonym
 from anonymizer.metadata.profile import (
     BASIC_PROFILE_CODE,
@@ -235,7 +235,7 @@ def _replace(ds: Dataset, tag: BaseTag, vr: str, value) -> int:
         return 1
     if old.value == value or (_empty(old.value) and _empty(value)):
         return 0
-    old.value = value
+    old.value = value  # type: ignore[misc]  # a decoded DataElement here: raw ones returned above
     return 1
 
 

@@ -107,7 +107,8 @@ def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model:
     # "MARKER"), is not spoken for by any other reading: which of them read right, the
     # pixels do not say, and the name is the one that identifies.
     names_read = any(normalised_word(token) in common_names() for _, _, text in unsafe for token in tokens(text))
-    if safe and not near_vocabulary and not names_read and all(_spoken_for(box, text, safe, agreed_unknown) for _, box, text in unsafe):
+    if safe and not near_vocabulary and not names_read and all(
+            _spoken_for(box, text, safe, agreed_unknown) for _, box, text in unsafe):
         region.verdict, region.reason = safe[0][0]
         return
     region.verdict, region.reason = unsafe[0][0]

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydicom import Dataset
 from pydicom.datadict import tag_for_keyword
 
-from anonymizer.job import PhiHints
 from anonymizer.dicom_decoding import sequence_items
+from anonymizer.job import PhiHints
 from anonymizer.metadata.elements import element_vr, text_values
 
 IDENTIFIER_KEYWORDS = (

@@ -31,7 +31,7 @@ PHI_LABELS = re.compile(
 
 def find_patterns(text: str, kinds: tuple[str, ...] | None = None) -> list[tuple[str, int, int]]:
     """(kind, start, end) of every pattern match in ``text``."""
-    found = []
+    found: list[tuple[str, int, int]] = []
     for kind, pattern in PHI_PATTERNS.items():
         if kinds is not None and kind not in kinds:
             continue

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pydicom.uid import (
-    JPEG2000Lossless,
-    JPEGLSLossless,
-    JPEGLossless,
-    JPEGLosslessSV1,
+    UID,
     HTJ2KLossless,
     HTJ2KLosslessRPCL,
+    JPEG2000Lossless,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
     RLELossless,
-    UID,
 )
 
 # Compressed syntaxes whose data is mathematically lossless as stored.
