@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from anonymizer.limits import DEFAULT_FILE_SECONDS, DEFAULT_MAX_DECODED_BYTES
+from anonymizer.metadata.keyed import ProjectKey
 from anonymizer.metadata.strategy import Strategy, default_strategy
 
 DEFAULT_OCR_ENGINES = ("rapidocr", "tesseract", "easyocr")
@@ -50,3 +51,7 @@ class PipelineConfig:
     layout: str = "mirror"
     # file names: "keep" the input's (anonymized_<name>), or "uid": the new SOP Instance UID
     rename: str = "keep"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, ProjectKey):  # a pickle of the config must not hold it
+            object.__setattr__(self, "key", ProjectKey(self.key))

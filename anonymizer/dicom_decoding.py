@@ -86,10 +86,11 @@ def read_file(buffer: bytes) -> FileDataset | None:
 
 def dataset_end(ds: Dataset) -> int | None:
     """Where the last top-level element read ends, when its length tells (None for a
-    sequence of undefined length, or a data set not read from bytes)."""
+    sequence of undefined length, or a data set not read from bytes). Elements are
+    stored in the order they were read: the last one is the file's last."""
     if not ds._dict:
         return None
-    element = ds._dict[max(ds._dict)]
+    element = ds._dict[next(reversed(ds._dict))]  # type: ignore[arg-type]  # a dict, typed as a MutableMapping
     if type(element) is not RawDataElement or element.value_tell is None:
         return None
     if element.length == UNDEFINED_LENGTH:

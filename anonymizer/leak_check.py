@@ -13,6 +13,7 @@ import re
 import struct
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from pydicom import Dataset
 from pydicom.dataelem import RawDataElement
@@ -78,11 +79,11 @@ def capture_swallowed_values(content: bytes, skip: tuple[int, int] | None) -> li
     value is printable text of a plausible length; ``skip`` is the pixel data's value,
     whose bytes would otherwise be read as headers by chance."""
     captured: list[SealedValue] = []
+    start, end = skip or (len(content), len(content))
     for tag, kind in _SCANNED_TAGS.items():
         little = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
-        for at in _occurrences(content, little):
-            if skip and skip[0] <= at < skip[1]:
-                continue
+        ats = list(_occurrences(content, little, 0, start)) + list(_occurrences(content, little, end, len(content)))
+        for at in ats:
             value = _value_after_header(content, at)
             if value is not None:
                 forms = _forms(_values(value))
@@ -170,21 +171,23 @@ def find_leak(data: bytes, sealed: list[SealedValue], pixel_span: tuple[int, int
     manufacturer "TOSHIBA_MEC", a test patient "Last Name^First Name" beside the concept
     "Recording Observer's Name"."""
     start, end = pixel_span or (len(data), len(data))
+    # Short values are looked for outside the pixel data only: searched as two parts
+    # (the header, and whatever follows the pixels), each with its own neighbours.
+    outside = [data[:start], data[end:]] if end > start else [data]
     for value in sealed:
         for pattern in (*value.patterns, *value.parts):
             if vocabulary and _only_vocabulary(pattern, vocabulary):
                 continue
-            in_pixels_too = len(pattern) >= MIN_LENGTH_IN_PIXELS
-            for match in _occurrences(data, pattern):
-                if not in_pixels_too and start <= match < end:
-                    continue
-                if _stands_alone(data, match, len(pattern), pattern):
-                    return value.kind
+            for part in [data] if len(pattern) >= MIN_LENGTH_IN_PIXELS else outside:
+                for match in _occurrences(part, pattern):
+                    if _stands_alone(part, match, len(pattern), pattern):
+                        return value.kind
     return None
 
 
-def words(text: bytes) -> list[bytes]:
-    return [w.upper() for w in re.split(rb"[^A-Za-z0-9]+", text.replace(b"\x00", b"")) if w]
+@lru_cache(maxsize=4096)
+def words(text: bytes) -> tuple[bytes, ...]:
+    return tuple(w.upper() for w in re.split(rb"[^A-Za-z0-9]+", text.replace(b"\x00", b"")) if w)
 
 
 def _only_vocabulary(pattern: bytes, vocabulary: frozenset[bytes]) -> bool:
@@ -192,11 +195,12 @@ def _only_vocabulary(pattern: bytes, vocabulary: frozenset[bytes]) -> bool:
     return bool(found) and not pattern.replace(b"\x00", b"").isdigit() and all(w in vocabulary for w in found)
 
 
-def _occurrences(data: bytes, pattern: bytes):
-    position = data.find(pattern)
+def _occurrences(data: bytes, pattern: bytes, start: int = 0, end: int | None = None):
+    end = len(data) if end is None else end
+    position = data.find(pattern, start, end)
     while position >= 0:
         yield position
-        position = data.find(pattern, position + 1)
+        position = data.find(pattern, position + 1, end)
 
 
 _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")

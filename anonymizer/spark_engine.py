@@ -19,6 +19,7 @@ from pathlib import Path
 from anonymizer.batch import chunk_size, chunks, process_chunk, skip_done, worker_config
 from anonymizer.config import PipelineConfig
 from anonymizer.inputs import InputFile
+from anonymizer.metadata.keyed import export_key
 
 
 def _partition(rows, output_dir: str, config: PipelineConfig):
@@ -46,6 +47,7 @@ def run_spark(items: list[InputFile], output_dir: Path, config: PipelineConfig, 
     todo = [(str(i.path.resolve()), str(i.relative)) for i in remaining]
     if not todo:
         return records
+    export_key(config.key)  # before the JVM starts: its Python workers inherit it, no pickle carries it
     spark = spark_session(workers)
     config = worker_config(config)
     slices = min(len(todo), max(spark.sparkContext.defaultParallelism * 4, 1))

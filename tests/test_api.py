@@ -85,3 +85,23 @@ def test_the_cli_log_filter_masks_value_like_text():
     text = record.getMessage()
     assert "DOE" not in text and "113619" not in text and "19700101" not in text
     assert text.startswith("Invalid value *** for UID ***")
+
+
+def test_the_key_is_in_no_repr_and_no_pickle():
+    import os
+    import pickle
+
+    secret = b"project key 4f1c9a77 never shown"
+    config = PipelineConfig(key=secret, metadata_only=True)
+    dumped = pickle.dumps(config)
+    assert secret not in dumped and secret.hex().encode() not in dumped
+    assert secret.decode() not in repr(config) and "<hidden>" in repr(config.key)
+    # A worker started from this process inherits the key; one that has none fails clearly.
+    code = "import pickle, sys; c = pickle.loads(sys.stdin.buffer.read()); print(c.key == %r)" % secret
+    hidden = ("ANONYMIZER_KEY", "ANONYMIZER_KEY_FILE", "ANONYMIZER_WORKER_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    inherited = subprocess.run([sys.executable, "-c", code], input=dumped, capture_output=True, env={
+        **env, "ANONYMIZER_WORKER_KEY": os.environ["ANONYMIZER_WORKER_KEY"]}, cwd=REPO)
+    assert inherited.stdout.strip() == b"True", inherited.stderr
+    orphan = subprocess.run([sys.executable, "-c", code], input=dumped, capture_output=True, env=env, cwd=REPO)
+    assert orphan.returncode != 0 and b"project key is not available" in orphan.stderr

@@ -21,6 +21,49 @@ MIN_OFFSET_DAYS = 365
 OFFSET_SPAN_DAYS = 730
 
 
+WORKER_KEY_ENV = "ANONYMIZER_WORKER_KEY"
+
+
+class ProjectKey(bytes):
+    """The project key: never in a repr, and never in a pickle.
+
+    Batch workers and Spark executors receive the run's configuration pickled. A pickle
+    of the key holds only its fingerprint; the receiving process takes the key from its
+    environment, which it inherited from this one (export_key sets it before any worker
+    starts) or which a cluster's executors are given (ANONYMIZER_KEY or
+    ANONYMIZER_KEY_FILE), and checks the fingerprint."""
+
+    def __repr__(self) -> str:
+        return "ProjectKey(<hidden>)"
+
+    __str__ = __repr__
+
+    def fingerprint(self) -> str:
+        return digest(self, "fingerprint", "").hex()[:16]
+
+    def __reduce__(self):
+        export_key(self)
+        return _key_of_this_process, (self.fingerprint(),)
+
+
+def export_key(key: bytes) -> None:
+    """Make the key available to processes started from here on (workers, Spark's JVM)."""
+    os.environ[WORKER_KEY_ENV] = bytes(key).hex()
+
+
+def _key_of_this_process(fingerprint: str) -> ProjectKey:
+    if os.environ.get(WORKER_KEY_ENV):
+        key = ProjectKey(bytes.fromhex(os.environ[WORKER_KEY_ENV]))
+    elif os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV):
+        key = ProjectKey(load_key(None)[0])
+    else:
+        raise RuntimeError("the project key is not available in this worker: set ANONYMIZER_KEY or "
+                           "ANONYMIZER_KEY_FILE where it runs")
+    if key.fingerprint() != fingerprint:
+        raise RuntimeError("this worker's project key is not the run's (ANONYMIZER_KEY or ANONYMIZER_KEY_FILE differ)")
+    return key
+
+
 def digest(key: bytes, purpose: str, value: str) -> bytes:
     return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).digest()
 
