@@ -34,6 +34,7 @@ from anonymizer.dicom_encoding import (
     ASCII_STRING_VRS,
     IMPLICIT_HEADER,
     LONG_LENGTH_VRS,
+    PIXEL_DATA_TAG,
     SHORT_HEADER,
     SPECIFIC_CHARACTER_SET,
     STANDARD_VRS,
@@ -98,6 +99,14 @@ def dataset_end(ds: Dataset) -> int | None:
             return None
         return element.value_tell + len(element.value or b"") + 8  # the sequence delimiter
     return element.value_tell + element.length
+
+
+def pixel_value_span(ds: Dataset) -> tuple[int, int] | None:
+    """Where the top-level Pixel Data value lies in the bytes it was read from."""
+    element = ds._dict.get(PIXEL_DATA_TAG)
+    if not isinstance(element, RawDataElement) or element.value_tell is None or not isinstance(element.value, bytes):
+        return None
+    return element.value_tell, element.value_tell + len(element.value)
 
 
 def read_file_meta(buffer: bytes, start: int) -> tuple[FileMetaDataset, int]:

@@ -35,3 +35,10 @@ class InternalError(AnonymizerError):
 
 class OutputNotWritten(AnonymizerError):
     """The output folder refused the file (full, read-only); the input is fine."""
+
+
+def is_file_error(exc: BaseException) -> bool:
+    """Whether an exception is one file's failure rather than the run's end. A Rust
+    codec's panic (pyo3's PanicException, pylibjpeg-rle on a corrupt RLE frame) is a
+    BaseException, not an Exception; it is the file's fault like any decoder error."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"

@@ -25,7 +25,6 @@ MIN_LENGTH = 4  # shorter values match ordinary text and numbers by chance
 # Inside the pixel data (megabytes of compressed or binary values) a 4-byte value turns up
 # by chance in about one file of a hundred; 8 bytes and more never do.
 MIN_LENGTH_IN_PIXELS = 8
-PIXEL_DATA = 0x7FE00010
 
 
 class Identifying(str, Enum):

@@ -8,12 +8,10 @@ import warnings
 from pathlib import Path
 
 import pydicom
-from pydicom.dataelem import RawDataElement
 from pydicom.errors import InvalidDicomError
-from pydicom.tag import BaseTag
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from anonymizer.dicom_decoding import dataset_end, read_file, read_file_meta
+from anonymizer.dicom_decoding import dataset_end, pixel_value_span, read_file, read_file_meta
 from anonymizer.errors import InvalidInput, Skipped
 from anonymizer.job import FileKind, FileReport, Job
 from anonymizer.leak_check import capture_sealed_values, capture_swallowed_values
@@ -97,7 +95,7 @@ def capture_identifying_values(job: Job, content: bytes | None = None) -> None:
         job.phi_hints = collect_phi_hints(job.dataset)
         job.sealed_values = capture_sealed_values(job.dataset)
         if content is not None:
-            job.sealed_values += capture_swallowed_values(content, _pixel_value_span(job.dataset))
+            job.sealed_values += capture_swallowed_values(content, pixel_value_span(job.dataset))
     except RecursionError:
         raise InvalidInput("sequences nested too deep to read: the file is corrupt") from None
     except Exception as exc:  # noqa: BLE001 - its text may quote the value; the type is the reason
@@ -114,13 +112,6 @@ def _deflated_length(content: bytes, limit: int) -> int | None:
     if str(meta.get("TransferSyntaxUID", "")) != DEFLATED:
         return None
     return inflated_size(content[start:], limit)
-
-
-def _pixel_value_span(ds: pydicom.Dataset) -> tuple[int, int] | None:
-    element = ds._dict.get(BaseTag(0x7FE00010))
-    if not isinstance(element, RawDataElement) or element.value_tell is None or not isinstance(element.value, bytes):
-        return None
-    return element.value_tell, element.value_tell + len(element.value)
 
 
 def read_dicom(path: Path, content: bytes | None,

@@ -16,15 +16,12 @@ import pydicom
 from pydicom import Dataset, config
 from pydicom.datadict import dictionary_VM
 from pydicom.dataelem import RawDataElement
-from pydicom.tag import BaseTag
 
-from anonymizer.dicom_decoding import dataset_end, read_file, sequence_items
+from anonymizer.dicom_decoding import dataset_end, pixel_value_span, read_file, sequence_items
 from anonymizer.errors import InvalidInput, UnsafeToWrite
-from anonymizer.leak_check import PIXEL_DATA, SealedValue, find_leak, words
-from anonymizer.metadata.elements import element_vr, vr_from_dictionary
+from anonymizer.leak_check import SealedValue, find_leak, words
+from anonymizer.metadata.elements import STRING_VRS, element_vr, vr_from_dictionary
 
-TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC",
-                      "UI", "UR", "UT"})
 FIXED_SIZE_VRS = {"US": 2, "SS": 2, "UL": 4, "SL": 4, "FL": 4, "AT": 4, "FD": 8, "SV": 8, "UV": 8,
                   "OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
 OTHER_VRS = frozenset({"OB", "OW", "OF", "OL", "OD", "OV"})
@@ -44,7 +41,7 @@ def check_dicom_output(data: bytes, sealed: list[SealedValue]) -> None:
     if tag is not None:
         raise InvalidInput(f"element ({tag >> 16:04X},{tag & 0xFFFF:04X}) has a length or VR its tag cannot "
                            "have: the input is corrupt")
-    found = find_leak(data, sealed, pixel_span(ds), vocabulary_words(ds))
+    found = find_leak(data, sealed, pixel_value_span(ds), vocabulary_words(ds))
     if found is not None:
         raise UnsafeToWrite(f"the output would still hold {found.value}: not written")
 
@@ -66,13 +63,6 @@ def read_back(data: bytes) -> Dataset:
     if end is not None and end != len(data):
         raise UnsafeToWrite("the output does not read back to its end")
     return ds
-
-
-def pixel_span(ds: Dataset) -> tuple[int, int] | None:
-    element = ds._dict.get(BaseTag(PIXEL_DATA))
-    if type(element) is not RawDataElement or element.value_tell is None or element.value is None:
-        return None
-    return element.value_tell, element.value_tell + len(element.value)
 
 
 # Values that name concepts or the device's maker: words no one is identified by.
@@ -118,12 +108,12 @@ def implausible_element(ds: Dataset, top_level: bool = False) -> int | None:
 
 def _plausible(tag: int, vr: str, value: bytes) -> bool:
     expected = vr_from_dictionary(tag) if not tag >> 16 & 1 else "UN"
-    if vr == "UN" and expected in TEXT_VRS:
+    if vr == "UN" and expected in STRING_VRS:
         vr = expected  # a reader decodes it by the dictionary (pydicom does by default)
     if " or " not in expected and expected != "UN" and vr != "UN":
-        if (vr in TEXT_VRS and expected in BINARY_VRS) or (vr in BINARY_VRS and expected in TEXT_VRS):
+        if (vr in STRING_VRS and expected in BINARY_VRS) or (vr in BINARY_VRS and expected in STRING_VRS):
             return False
-    if vr in TEXT_VRS:
+    if vr in STRING_VRS:
         return all(_free_of_control_bytes(v.rstrip(b"\x00 ")) for v in value.split(b"\\"))
     size = FIXED_SIZE_VRS.get(vr)
     if size is None:

@@ -10,7 +10,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from anonymizer.config import PipelineConfig
-from anonymizer.errors import AnonymizerError, InternalError, InvalidInput, NonMedicalImage, OutputNotWritten, Skipped
+from anonymizer.errors import (
+    AnonymizerError,
+    InternalError,
+    InvalidInput,
+    NonMedicalImage,
+    OutputNotWritten,
+    Skipped,
+    is_file_error,
+)
 from anonymizer.job import Failure, FileReport, Job, PhiHints
 from anonymizer.limits import FileTimeout
 from anonymizer.loading import open_job
@@ -62,7 +70,9 @@ def run_stages(job: Job, config: PipelineConfig, stages: tuple[tuple[str, Stage]
             stage(job, config)
         except AnonymizerError:
             raise
-        except Exception as exc:  # noqa: BLE001 - reported as a one-line reason, never a traceback
+        except BaseException as exc:  # noqa: BLE001 - reported as a one-line reason, never a traceback
+            if not is_file_error(exc):
+                raise  # an interrupt, or the batch's per-file time limit
             if isinstance(exc, OSError) and name == "save":
                 raise OutputNotWritten(f"the output cannot be written ({exc.strerror or type(exc).__name__})") from None
             if isinstance(exc, (MemoryError, RecursionError)):
@@ -97,7 +107,9 @@ def _run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Pat
         report.failure = _FAILURES.get(type(exc), Failure.INPUT)
     except FileTimeout as exc:
         report.status, report.reason, report.failure = "failed", exc.reason, Failure.INPUT
-    except Exception as exc:  # noqa: BLE001 - one bad file is that file's failure, never the batch's
+    except BaseException as exc:  # noqa: BLE001 - one bad file is that file's failure, never the batch's
+        if not is_file_error(exc):
+            raise
         # Raised while opening, before the header's values were captured as hints: the
         # exception's text may quote them, so only its type is reported. What a reader
         # chokes on is the file's fault.

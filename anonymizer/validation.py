@@ -8,7 +8,7 @@ import numpy as np
 from pydicom.uid import UID_dictionary
 
 from anonymizer.config import PipelineConfig
-from anonymizer.errors import InvalidInput
+from anonymizer.errors import InvalidInput, is_file_error
 from anonymizer.job import FileKind, Job
 from anonymizer.limits import check_dicom_size
 from anonymizer.metadata.elements import has_value, keyword_text
@@ -70,7 +70,9 @@ def _validate_dicom(job: Job, config: PipelineConfig) -> None:
             job.view = render_dicom_view(ds, job.pixels)
     except InvalidInput:
         raise
-    except Exception as exc:  # noqa: BLE001 - any decoder failure means the pixels cannot be scanned
+    except BaseException as exc:  # noqa: BLE001 - any decoder failure means the pixels cannot be scanned
+        if not is_file_error(exc):
+            raise
         raise InvalidInput(f"pixel data cannot be decoded ({type(exc).__name__})") from None
     if job.view.shape[:3] != job.pixels.shape[:3]:
         raise InvalidInput("rendered view does not match the pixel geometry")

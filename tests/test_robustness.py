@@ -218,3 +218,20 @@ def test_text_listed_for_review_exits_4(tmp_path):
                      "--ocr-engines", "rapidocr")
     assert result.returncode == EXIT_REVIEW, result.stdout + result.stderr
     assert (tmp_path / "out" / "anonymized_central.png").is_file()
+
+
+def test_a_codec_panic_on_a_corrupt_rle_frame_fails_only_that_file(tmp_path):
+    """pylibjpeg-rle panics in Rust on this frame (found by tests/test_fuzz.py): pyo3's
+    PanicException is not an Exception, and had ended the whole run."""
+    from pydicom.encaps import generate_fragmented_frames
+
+    source = Path(get_testdata_file("MR_small_RLE.dcm", download=False))
+    data = bytearray(source.read_bytes())
+    frame = next(generate_fragmented_frames(pydicom.dcmread(source).PixelData))[0]
+    at = bytes(data).find(frame)
+    for offset, value in ((1381, 245), (5301, 175), (5762, 241)):
+        data[at + offset] = value
+    (tmp_path / "rle.dcm").write_bytes(bytes(data))
+    report = run_file(tmp_path / "rle.dcm", tmp_path / "out", PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",)))
+    assert report.status == "failed" and report.reason == "pixel data cannot be decoded (PanicException)"
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
