@@ -36,7 +36,7 @@ RUN if [ "$WITH_OPTIONAL_MODELS" = "1" ]; then \
         && python -c "from huggingface_hub import snapshot_download; snapshot_download('$CLIP_MODEL_ID', local_dir='/models/clip', allow_patterns=['*.json', '*.txt', '*.safetensors'])"; \
     fi
 
-COPY pyproject.toml README.md pipeline_run.py ./
+COPY pyproject.toml README.md LICENSE pipeline_run.py ./
 COPY anonymizer ./anonymizer
 COPY ocr ./ocr
 COPY classifier ./classifier

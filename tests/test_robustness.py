@@ -235,3 +235,18 @@ def test_a_codec_panic_on_a_corrupt_rle_frame_fails_only_that_file(tmp_path):
     report = run_file(tmp_path / "rle.dcm", tmp_path / "out", PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",)))
     assert report.status == "failed" and report.reason == "pixel data cannot be decoded (PanicException)"
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_an_output_folder_that_cannot_be_written_is_reported_not_a_traceback(tmp_path):
+    # Running as root, permissions do not stop a write; a file where the folder should be does.
+    blocked = tmp_path / "out"
+    blocked.write_text("a file, not a folder")
+    single = run_cli(str(CT_SMALL), str(blocked / "sub"), *FAST)
+    assert single.returncode == EXIT_INVALID and "the output cannot be written" in single.stderr, single.stderr
+    assert "Traceback" not in single.stderr
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(CT_SMALL, source / "ct.dcm")
+    batch = run_cli(str(source), str(blocked / "sub"), *FAST)
+    assert batch.returncode == EXIT_INVALID and "cannot write there" in batch.stderr, batch.stderr
+    assert "Traceback" not in batch.stderr
