@@ -153,5 +153,7 @@ class Job:
     regions: list[TextRegion] = field(default_factory=list)
     redaction_mask: np.ndarray | None = None  # (frames, rows, cols): pixels stage 6 changed
     pixels_changed: bool = False
+    pixels_scanned: bool = False  # stage 5 read every distinct frame with a working engine
+    burned_in_annotation: str = ""  # the input's BurnedInAnnotation, before stage 3
     output_path: Path | None = None
     output_root: Path | None = None  # OUTPUT_DIR, for layouts that place files by identifier

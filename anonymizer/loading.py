@@ -92,6 +92,7 @@ def capture_identifying_values(job: Job, content: bytes | None = None) -> None:
     text is masked with them, and the output is searched for them before it is written.
     A value that cannot even be read for that makes the file corrupt."""
     try:
+        job.burned_in_annotation = keyword_text(job.dataset, "BurnedInAnnotation").strip().upper()
         job.phi_hints = collect_phi_hints(job.dataset)
         job.sealed_values = capture_sealed_values(job.dataset)
         if content is not None:

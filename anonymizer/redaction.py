@@ -11,6 +11,7 @@ import numpy as np
 from anonymizer.config import PipelineConfig
 from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
 from anonymizer.labels import value_start
+from anonymizer.overlay_planes import clean_overlay_planes
 from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
 from anonymizer.text_ink import blank_columns_at_ends, grey_view, ink_extent, ink_off_the_line, text_ink_columns
@@ -194,6 +195,7 @@ def apply_mask(job: Job, mask: np.ndarray, config: PipelineConfig) -> None:
 
 
 def redact(job: Job, config: PipelineConfig) -> None:
+    clean_overlay_planes(job, config)
     if job.pixels is None:
         job.report.stages.append("redact: no pixels")
         return

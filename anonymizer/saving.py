@@ -13,10 +13,12 @@ from anonymizer.dicom_encoding import encode_dicom_file
 from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import FileKind, Job
 from anonymizer.metadata.keyed import digest
-from anonymizer.metadata.scrub import record_deidentification
+from anonymizer.metadata.scrub import PixelStatus, record_deidentification, record_pixel_status
 from anonymizer.output_check import check_dicom_output
+from anonymizer.overlay_planes import clean_overlay_planes
 from anonymizer.pixels.encoding import write_back
 from anonymizer.pixels.raster_metadata import strip_jpeg_metadata, strip_png_metadata
+from anonymizer.pixels.unused_bits import clear_unused_bits
 
 OUTPUT_PREFIX = "anonymized_"
 JPEG_QUALITY = 95
@@ -73,13 +75,29 @@ def _save_dicom(job: Job, config: PipelineConfig) -> None:
     job.report.stages.append(f"save: DICOM, {how}")
 
 
+def pixel_status(job: Job, config: PipelineConfig) -> PixelStatus:
+    ds = job.dataset
+    if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        return PixelStatus.NONE
+    if config.metadata_only or not job.pixels_scanned:
+        return PixelStatus.UNSCANNED
+    return PixelStatus.REVIEW if job.report.regions_review else PixelStatus.CLEAN
+
+
 def encoded_output(job: Job, config: PipelineConfig) -> tuple[bytes, str]:
     """The output file's bytes, checked (output_check), and how its pixels were stored."""
     ds = job.dataset
+    if config.metadata_only:
+        clean_overlay_planes(job, config)  # stage 6 did not run: overlays kept by Clean Graphics go
     how = "pixel data kept byte for byte"
     if job.pixels_changed:
         how = write_back(ds, job.pixels, job.redaction_mask)
         record_deidentification(ds, config.strategy.options, pixels_cleaned=True)
+    record_pixel_status(ds, pixel_status(job, config), job.burned_in_annotation)
+    overlay_samples = clear_unused_bits(ds)
+    if overlay_samples:
+        how += f"; bits outside BitsStored (overlay data) cleared in {overlay_samples} samples"
+        job.report.warnings.append("overlay data in the pixels' unused bits was cleared")
     data = encode_dicom_file(ds)
     check_dicom_output(data, job.sealed_values)
     return data, how

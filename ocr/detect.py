@@ -96,6 +96,8 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
         job.report.warnings.append(f"OCR engine {name} failed on this file; the other engines' results are used")
     if len(failed) == len(engines):
         _unscanned(job, config, "every OCR engine failed")
+    else:
+        job.pixels_scanned = True
     job.report.regions_per_engine = counts
     job.report.regions_merged = len(job.regions)
     job.report.frames_scanned = len(frames)

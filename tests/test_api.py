@@ -24,7 +24,7 @@ def test_deidentify_dataset_returns_a_clean_copy_and_leaves_the_input():
     clean, report = deidentify_dataset(original, PipelineConfig(key=TEST_KEY, metadata_only=True))
     assert original.to_json_dict() == before
     assert report.status == "written" and report.attributes_cleaned > 0
-    assert clean.PatientIdentityRemoved == "YES"
+    assert clean.PatientIdentityRemoved == "NO"  # pixels not scanned: not declared clean
     assert str(clean.PatientName) != str(original.PatientName)
     assert clean.SOPInstanceUID != original.SOPInstanceUID
     assert clean.PixelData == original.PixelData  # --metadata-only keeps the pixels as stored

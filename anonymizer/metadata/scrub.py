@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cache
 
 from pydicom import Dataset, config
@@ -289,6 +290,33 @@ def _scrub_file_meta(ds: Dataset, ctx: ScrubContext) -> int:
                                                                validation_mode=config.IGNORE)
             changed += 1
     return changed
+
+
+class PixelStatus(str, Enum):
+    """What is known of the pixels when the output is written; the header says no more."""
+
+    NONE = "no pixel data"
+    CLEAN = "scanned: no identifying text left"
+    REVIEW = "scanned: text left for review"
+    UNSCANNED = "not scanned"
+
+
+def record_pixel_status(ds: Dataset, status: PixelStatus, burned_in_before: str) -> None:
+    """PatientIdentityRemoved (PS3.3: removed from the attributes *and* the pixel data)
+    and BurnedInAnnotation tell what was done. Unscanned pixels are vouched for only by
+    the equipment's own BurnedInAnnotation NO."""
+    # New elements, never a change of value: record_deidentification's elements are
+    # shared by every file of the run.
+    if status is PixelStatus.CLEAN:
+        ds[BURNED_IN_ANNOTATION] = DataElement(BURNED_IN_ANNOTATION, "CS", "NO")
+    elif status is PixelStatus.REVIEW:
+        ds[BURNED_IN_ANNOTATION] = DataElement(BURNED_IN_ANNOTATION, "CS", "YES")
+    removed = status in (PixelStatus.NONE, PixelStatus.CLEAN) or (
+        status is PixelStatus.UNSCANNED and burned_in_before == "NO")
+    ds[PATIENT_IDENTITY_REMOVED] = DataElement(PATIENT_IDENTITY_REMOVED, "CS", "YES" if removed else "NO")
+
+
+BURNED_IN_ANNOTATION, PATIENT_IDENTITY_REMOVED = 0x00280301, 0x00120062
 
 
 def record_deidentification(ds: Dataset, options: frozenset[ProfileOption], pixels_cleaned: bool) -> None:

@@ -1,0 +1,96 @@
+"""Overlay planes (60xx,3000) under the Clean Graphics option (PS3.15 E.3.3): kept, and
+cleaned of identifying text.
+
+Overlays are the annotation layer: a name or a date there is shown over the image by
+every viewer. Without the option, stage 3 removes the 60xx groups. With it, each plane
+is read by the OCR engines like a frame (set bits white on black), each text box gets
+the same verdict as burned-in text, and a box with identifier evidence, or of unknown
+words, has its bits cleared wherever it lies (an overlay has no clinical "centre"). The
+group keeps only what shows the plane: descriptions and labels are free text and go.
+A plane that cannot be read (no engine, a decoding error, --metadata-only) is removed,
+never kept unread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydicom import Dataset
+from pydicom.pixels import pack_bits
+
+from anonymizer.config import PipelineConfig
+from anonymizer.job import Job, TextRegion, Verdict
+from anonymizer.metadata.profile import ProfileOption
+from anonymizer.phi.classify import classify_region
+from anonymizer.phi.ner import ner_model_dir
+from ocr.merge import merge_boxes
+from ocr.reading import read_frame
+from ocr.registry import load_engines
+
+OVERLAY_DATA = 0x3000
+# What a viewer needs to show a plane (PS3.3 C.9.2); everything else of the group goes.
+SHOWN_ELEMENTS = frozenset({0x0010, 0x0011, 0x0015, 0x0040, 0x0050, 0x0051, 0x0100, 0x0102, OVERLAY_DATA})
+PADDING_PX = 2
+
+
+def overlay_groups(ds: Dataset) -> list[int]:
+    return sorted({tag >> 16 for tag in ds._dict if 0x6000 <= tag >> 16 <= 0x60FF and not tag >> 16 & 1})
+
+
+def keeps_overlays(config: PipelineConfig) -> bool:
+    return ProfileOption.CLEAN_GRAPHICS in config.strategy.options
+
+
+def clean_overlay_planes(job: Job, config: PipelineConfig) -> None:
+    """Stage 6's part for overlays; a no-op unless Clean Graphics kept some."""
+    ds = job.dataset
+    if ds is None or not keeps_overlays(config):
+        return
+    for group in overlay_groups(ds):
+        if config.metadata_only:
+            _remove(ds, group)
+            job.report.stages.append(f"overlay {group:04X}: removed (--metadata-only does not read overlays)")
+            continue
+        try:
+            cleared = _clean_plane(ds, group, job, config)
+        except Exception as exc:  # noqa: BLE001 - a plane that cannot be read is not kept unread
+            _remove(ds, group)
+            job.report.stages.append(f"overlay {group:04X}: removed, it could not be read ({type(exc).__name__})")
+            continue
+        job.report.stages.append(f"overlay {group:04X}: read, {cleared} text box(es) cleared")
+
+
+def _clean_plane(ds: Dataset, group: int, job: Job, config: PipelineConfig) -> int:
+    if (group << 16 | OVERLAY_DATA) not in ds._dict:
+        _remove(ds, group)  # a group without a plane is description only
+        return 0
+    engines, _ = load_engines(config.ocr_engines, config.easyocr_model_dir, config.ocr_threads)
+    if not engines:
+        raise RuntimeError("no OCR engine")
+    plane = np.asarray(ds.overlay_array(group), dtype=np.uint8)
+    frames = plane if plane.ndim == 3 else plane[np.newaxis]
+    cleared = 0
+    failed: set[str] = set()
+    for index, frame in enumerate(frames):
+        image = np.where(frame > 0, 255, 0).astype(np.uint8)
+        boxes = [b for b in read_frame(engines, image, failed) if b.confidence >= config.confidence]
+        for merged in merge_boxes(boxes, config.iou_threshold):
+            region = TextRegion(box=merged.box, text=merged.text, confidence=merged.confidence,
+                                engines=tuple(sorted(merged.engines)), frame=index,
+                                readings=tuple(merged.readings), in_border=True)
+            classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
+            if region.verdict is Verdict.PHI:
+                box = region.box.padded(PADDING_PX, *frame.shape)
+                frame[box.top:box.bottom, box.left:box.right] = 0
+                cleared += 1
+    if failed and len(failed) == len(engines):
+        raise RuntimeError("every OCR engine failed")
+    data = pack_bits(frames.reshape(-1))
+    ds.add_new(group << 16 | OVERLAY_DATA, "OW", data + b"\0" * (len(data) % 2))
+    for tag in [t for t in ds._dict if t >> 16 == group and t & 0xFFFF not in SHOWN_ELEMENTS]:
+        del ds[tag]
+    return cleared
+
+
+def _remove(ds: Dataset, group: int) -> None:
+    for tag in [t for t in ds._dict if t >> 16 == group]:
+        del ds[tag]

@@ -1,0 +1,54 @@
+"""PatientIdentityRemoved and BurnedInAnnotation say what was done to the pixels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pydicom
+from pydicom.data import get_testdata_file
+
+from anonymizer.config import PipelineConfig
+from anonymizer.pipeline import run_file
+from conftest import TEST_KEY
+
+CT_SMALL = Path(get_testdata_file("CT_small.dcm", download=False))
+
+
+def written(tmp_path: Path, source: Path, **options) -> pydicom.Dataset:
+    report = run_file(source, tmp_path / "out", PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",), **options))
+    assert report.status == "written", report.reason
+    return pydicom.dcmread(report.output_path)
+
+
+def test_scanned_clean_pixels_are_declared_clean(tmp_path):
+    ds = written(tmp_path, CT_SMALL)
+    assert ds.PatientIdentityRemoved == "YES" and ds.BurnedInAnnotation == "NO"
+
+
+def test_unscanned_pixels_are_not_declared_clean(tmp_path):
+    ds = written(tmp_path, CT_SMALL, metadata_only=True)
+    assert ds.PatientIdentityRemoved == "NO" and "BurnedInAnnotation" not in ds
+
+
+def test_unscanned_pixels_the_equipment_declared_clean_stay_declared(tmp_path):
+    source = pydicom.dcmread(CT_SMALL)
+    source.BurnedInAnnotation = "NO"
+    source.save_as(tmp_path / "declared.dcm")
+    ds = written(tmp_path, tmp_path / "declared.dcm", metadata_only=True)
+    assert ds.PatientIdentityRemoved == "YES" and ds.BurnedInAnnotation == "NO"
+
+
+def test_text_left_for_review_is_declared(tmp_path):
+    source = pydicom.dcmread(get_testdata_file("examples_overlay.dcm", download=False))
+    pixels = source.pixel_array.copy()
+    canvas = np.zeros(pixels.shape, np.uint8)
+    cv2.putText(canvas, "JOHN SMITHSON", (150, 160), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
+    pixels[canvas > 0] = pixels.max()
+    source.PixelData = pixels.astype(source.pixel_array.dtype).tobytes()
+    source.save_as(tmp_path / "central.dcm")
+    report = run_file(tmp_path / "central.dcm", tmp_path / "out", PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",)))
+    assert report.status == "written" and report.regions_review >= 1, (report.reason, report.regions_review)
+    ds = pydicom.dcmread(report.output_path)
+    assert ds.PatientIdentityRemoved == "NO" and ds.BurnedInAnnotation == "YES"
