@@ -40,8 +40,10 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
                    "for review.")
 @click.option("--fill", type=click.Choice(["inpaint", "solid"]), default="inpaint", show_default=True,
               help="inpaint: TELEA inpainting (radius 3) from the surroundings; solid: a value that renders black.")
-@click.option("--scope", type=click.Choice(["border", "everywhere"]), default="border", show_default=True,
-              help="border: redact PHI touching the margin band only; everywhere: redact PHI wherever it is.")
+@click.option("--scope", type=click.Choice(["evidence", "border", "everywhere"]), default="evidence",
+              show_default=True,
+              help="evidence: PHI touching the margin band, and PHI on evidence (header value, date, ID, label) "
+                   "anywhere; border: the band only; everywhere: all PHI wherever it is.")
 @click.option("--text-policy", type=click.Choice(["phi", "all"]), default="phi", show_default=True,
               help="phi: redact a text box unless every word is known clinical/technical vocabulary; "
                    "all: redact every text box in scope.")

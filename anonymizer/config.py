@@ -29,7 +29,7 @@ class PipelineConfig:
     # redact (stage 6)
     padding: int = 5
     margin: int = 100
-    scope: str = "border"  # border: only boxes touching the margin band | everywhere
+    scope: str = "evidence"  # evidence: the band, and PHI on evidence anywhere | border | everywhere
     fill: str = "inpaint"  # inpaint | solid
     inpaint_radius: int = 3
     # classify (stage 1)

@@ -1,7 +1,9 @@
 """Stage 6: paint over PHI text in the stored pixel values, in every frame that shows it.
 
-Scope: with --scope border (default) only PHI boxes that touch the margin band are
-changed; PHI in the centre goes to the review list, because the centre is anatomy.
+Scope (--scope evidence, the default): PHI boxes that touch the margin band, and PHI
+boxes on evidence (a header value, a date, an ID, a label with its value) wherever they
+lie, are changed. Central text of unknown words goes to the review list: the centre is
+anatomy, and OCR reads texture there as words no list knows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from anonymizer.config import PipelineConfig
 from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
 from anonymizer.labels import value_start
 from anonymizer.overlay_planes import clean_overlay_planes
-from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE
+from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, PHI_WITHOUT_EVIDENCE
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
 from anonymizer.text_ink import blank_columns_at_ends, grey_view, ink_extent, ink_off_the_line, text_ink_columns
 from anonymizer.verification import verify_redactions
@@ -35,7 +37,14 @@ def frames_showing(job: Job, region: TextRegion, box) -> list[int]:
 
 
 def should_redact(region: TextRegion, config: PipelineConfig) -> bool:
-    return region.verdict is Verdict.PHI and (region.in_border or config.scope == "everywhere")
+    """--scope evidence (default): PHI in the border band, and PHI on evidence (a header
+    value, a date, an ID, a label) wherever it lies; only central text of unknown words
+    is left for review. border: the border band only. everywhere: all PHI."""
+    if region.verdict is not Verdict.PHI:
+        return False
+    if region.in_border or config.scope == "everywhere":
+        return True
+    return config.scope == "evidence" and not region.reason.startswith(PHI_WITHOUT_EVIDENCE)
 
 
 # OCR boxes can stop short of a line's first or last characters (a missed "MR" before an

@@ -40,15 +40,29 @@ def test_unscanned_pixels_the_equipment_declared_clean_stay_declared(tmp_path):
     assert ds.PatientIdentityRemoved == "YES" and ds.BurnedInAnnotation == "NO"
 
 
-def test_text_left_for_review_is_declared(tmp_path):
+def central_text(tmp_path: Path, text: str) -> Path:
+    """pydicom's 484x300 MR with ``text`` burned into the middle, far from every edge."""
     source = pydicom.dcmread(get_testdata_file("examples_overlay.dcm", download=False))
     pixels = source.pixel_array.copy()
     canvas = np.zeros(pixels.shape, np.uint8)
-    cv2.putText(canvas, "JOHN SMITHSON", (150, 160), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
+    cv2.putText(canvas, text, (150, 160), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
     pixels[canvas > 0] = pixels.max()
     source.PixelData = pixels.astype(source.pixel_array.dtype).tobytes()
     source.save_as(tmp_path / "central.dcm")
-    report = run_file(tmp_path / "central.dcm", tmp_path / "out", PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",)))
+    return tmp_path / "central.dcm"
+
+
+def test_text_left_for_review_is_declared(tmp_path):
+    source = central_text(tmp_path, "JOHN SMITHSON")
+    report = run_file(source, tmp_path / "out", PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",)))
     assert report.status == "written" and report.regions_review >= 1, (report.reason, report.regions_review)
     ds = pydicom.dcmread(report.output_path)
     assert ds.PatientIdentityRemoved == "NO" and ds.BurnedInAnnotation == "YES"
+
+
+def test_an_identifier_on_evidence_is_redacted_wherever_it_lies(tmp_path):
+    source = central_text(tmp_path, "DOB 03/14/1951")
+    default = run_file(source, tmp_path / "a", PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",)))
+    assert default.status == "written" and default.regions_redacted >= 1 and default.regions_review == 0
+    seed = run_file(source, tmp_path / "b", PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",), scope="border"))
+    assert seed.regions_redacted == 0 and seed.regions_review >= 1

@@ -100,13 +100,19 @@ def test_padding_stops_at_clinical_text_on_the_next_line(tmp_path, config):
     assert any(r.redacted and r.box.top < 60 and r.box.left > 250 for r in job.regions), "the IDs beside are painted"
 
 
-def test_central_phi_is_listed_for_review_unless_scope_everywhere(tmp_path, tcia_dir, config):
-    central = replace(config, margin=0)  # no border band: the burned-in name counts as central
+def test_central_phi_is_listed_for_review_under_scope_border_unless_everywhere(tmp_path, tcia_dir, config):
+    central = replace(config, margin=0, scope="border")  # no band: the burned-in name counts as central
     job = run(tcia_dir / "2_ORIGINAL.dcm", tmp_path / "a", central)
     assert job.report.regions_redacted == 0 and job.report.regions_review >= 2
     assert not job.pixels_changed
     everywhere = run(tcia_dir / "2_ORIGINAL.dcm", tmp_path / "b", replace(central, scope="everywhere"))
     assert everywhere.report.regions_redacted >= 2 and everywhere.report.regions_review == 0
+
+
+def test_central_phi_on_evidence_is_redacted_by_default(tmp_path, tcia_dir, config):
+    # The TCIA name and birth date match the header: evidence, redacted wherever they lie.
+    job = run(tcia_dir / "2_ORIGINAL.dcm", tmp_path / "a", replace(config, margin=0))
+    assert job.report.regions_redacted >= 2 and job.report.regions_review == 0
 
 
 def test_ultrasound_annotation_area_is_always_redacted(tmp_path, tcia_dir, config):
