@@ -8,10 +8,23 @@ from __future__ import annotations
 
 from anonymizer.job import Box, Job
 
+# Annotation areas reach about a fifth of the way in (a name and birth date 150 px above
+# the bottom of a 2022 px radiograph; a 512 px frame's 100 px corner blocks): the band
+# scales with the image unless --margin fixes it in pixels.
+BAND_FRACTION = 0.2
 
-def touches_border(box: Box, rows: int, cols: int, margin: int) -> bool:
-    return (box.left < margin or box.top < margin
-            or box.right > cols - margin or box.bottom > rows - margin)
+
+def band_widths(rows: int, cols: int, margin: int | None) -> tuple[int, int]:
+    """(rows, columns) of the band along the top and bottom, and along the sides."""
+    if margin is not None:
+        return margin, margin
+    return round(BAND_FRACTION * rows), round(BAND_FRACTION * cols)
+
+
+def touches_border(box: Box, rows: int, cols: int, margin: int | None) -> bool:
+    band_rows, band_cols = band_widths(rows, cols, margin)
+    return (box.left < band_cols or box.top < band_rows
+            or box.right > cols - band_cols or box.bottom > rows - band_rows)
 
 
 def ultrasound_regions(job: Job) -> list[Box]:

@@ -35,9 +35,9 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
               help="Lowest OCR confidence (0-1) for a text box to count.")
 @click.option("--padding", default=5, show_default=True, type=click.IntRange(0),
               help="Pixels added on every side of a text box before it is redacted.")
-@click.option("--margin", default=100, show_default=True, type=click.IntRange(0),
-              help="Width in pixels of the border band; text touching it is redacted, text inside is listed "
-                   "for review.")
+@click.option("--margin", default=None, type=click.IntRange(0),
+              help="Width in pixels of the border band (default: a fifth of the image's height along the top "
+                   "and bottom, of its width along the sides); PHI touching it is redacted.")
 @click.option("--fill", type=click.Choice(["inpaint", "solid"]), default="inpaint", show_default=True,
               help="inpaint: TELEA inpainting (radius 3) from the surroundings; solid: a value that renders black.")
 @click.option("--scope", type=click.Choice(["evidence", "border", "everywhere"]), default="evidence",

@@ -28,7 +28,7 @@ class PipelineConfig:
     border_fraction: float = 0.15
     # redact (stage 6)
     padding: int = 5
-    margin: int = 100
+    margin: int | None = None  # border band in pixels; None: a fifth of each side (border.py)
     scope: str = "evidence"  # evidence: the band, and PHI on evidence anywhere | border | everywhere
     fill: str = "inpaint"  # inpaint | solid
     inpaint_radius: int = 3

@@ -647,3 +647,16 @@ def test_a_label_is_cut_at_its_space_when_the_rows_median_is_anatomy():
     last_of_label = letters[letters < 6 + label_width - 4].max()
     first_of_value = letters[letters >= 6 + label_width - 4].min()
     assert start is not None and last_of_label < start <= first_of_value - 1, (start, last_of_label, first_of_value)
+
+
+def test_the_border_band_scales_with_the_image():
+    from anonymizer.border import touches_border
+    from anonymizer.job import Box
+
+    # A name line 150 px above the bottom of a 2022 x 2022 radiograph, 18 px high.
+    name_line = Box(400, 2022 - 150 - 18, 300, 18)
+    assert touches_border(name_line, 2022, 2022, None)
+    assert not touches_border(name_line, 2022, 2022, 100)  # a fixed band in pixels, as --margin sets
+    # A 128 px MR frame: only its outer 26 px are border, not the whole image.
+    centre = Box(40, 40, 40, 20)
+    assert not touches_border(centre, 128, 128, None) and touches_border(centre, 128, 128, 100)
