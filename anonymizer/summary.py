@@ -29,7 +29,7 @@ def render_summary(report: FileReport) -> str:
     title = "ANONYMIZATION COMPLETE"
     body = summary_lines(report)
     if report.regions_review:
-        body.append(f"REVIEW NEEDED: {report.regions_review} PHI region(s) in the centre were not changed")
+        body.append(f"REVIEW NEEDED: {report.regions_review} central region(s) of unknown words were not changed")
     body += [f"Warning: {w}" for w in report.warnings]
     width = max(WIDTH, max(len(line) for line in body) + 4)
     top = "╔" + "═" * (width - 2) + "╗"
