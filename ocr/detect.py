@@ -18,6 +18,7 @@ from ocr.merge import merge_boxes, word_in_line
 from ocr.plausibility import is_plausible_text
 from ocr.reading import read_crop, read_frame
 from ocr.registry import load_engines
+from ocr.rotated import read_turned, vertical_lines
 
 
 def frames_to_scan(total: int, frames: str, stride: int) -> list[int]:
@@ -65,8 +66,11 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     regions_of_interest = ultrasound_regions(job)
     label_readings: dict = {}
     for frame_index in frames:
-        boxes = [b for b in read_frame(engines, job.view[frame_index], failed)
+        found = read_frame(engines, job.view[frame_index], failed)
+        boxes = [b for b in found
                  if b.confidence >= config.confidence and is_plausible_text(b.box, b.text, rows, b.confidence)]
+        for line in vertical_lines(found):
+            boxes.extend(read_turned(engines, job.view[frame_index], line, config.confidence))
         for b in boxes:
             counts[b.engine] += 1
         frame_regions, kept_by_reread = [], []
