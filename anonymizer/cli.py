@@ -67,6 +67,9 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
 @click.option("--options", "profile_options", default=None, metavar="NAME[,NAME...]",
               help="PS3.15 options in force, replacing the strategy's (e.g. retain-uids,clean-descriptors; "
                    "'none' for the Basic Profile alone).")
+@click.option("--pixel-rules", "pixel_rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="YAML file of known burned-in annotation areas (by Manufacturer, model, size), "
+                                 "painted beside the shipped ones and what OCR finds.")
 @click.option("--print-strategy", is_flag=True, expose_value=False, is_eager=True, callback=_print_strategy,
               help="Print the shipped default strategy file and exit.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -95,7 +98,7 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Print what each stage did (never identifying values).")
 def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
          ner_model, frames, frame_stride, ocr_engines, easyocr_models, clip_model, skip_classification,
-         strategy_file, profile_options,
+         strategy_file, profile_options, pixel_rules,
          key_file, metadata_only, allow_unscanned, workers, engine, layout, rename, max_decoded_gib, file_timeout,
          overwrite, verbose) -> None:
     """De-identify INPUT into OUTPUT_DIR. INPUT is a DICOM or image file, a folder (walked
@@ -132,6 +135,12 @@ def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, s
             strategy = replace(strategy, options=parse_options(names))
     except StrategyError as exc:
         raise click.BadParameter(str(exc), param_hint="--strategy/--options") from None
+    from anonymizer.pixel_rules import PixelRulesError, load_pixel_rules
+
+    try:
+        load_pixel_rules(pixel_rules)
+    except PixelRulesError as exc:
+        raise click.BadParameter(str(exc), param_hint="--pixel-rules") from None
     if key_warning:
         click.echo(f"warning: {key_warning}", err=True)
     config = PipelineConfig(
@@ -140,7 +149,8 @@ def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, s
         ocr_engines=engines, easyocr_model_dir=easyocr_models,
         clip_model=clip_model, skip_classification=skip_classification, key=key, strategy=strategy,
         allow_unscanned_pixels=allow_unscanned, metadata_only=metadata_only, verbose=verbose, layout=layout,
-        rename=rename, max_decoded_bytes=int(max_decoded_gib * 1024 ** 3), file_timeout=file_timeout,
+        pixel_rules=pixel_rules, rename=rename, max_decoded_bytes=int(max_decoded_gib * 1024 ** 3),
+        file_timeout=file_timeout,
     )
     from anonymizer.errors import InvalidInput
     from anonymizer.inputs import collect_inputs

@@ -38,6 +38,8 @@ class PipelineConfig:
     # scrub metadata (stage 3): the project key behind every keyed mapping
     key: bytes = field(default=b"", repr=False)  # never in a repr, log or traceback
     strategy: Strategy = field(default_factory=default_strategy)
+    # known burned-in annotation areas (pixel_rules.py): the user's file, beside the shipped one
+    pixel_rules: Path | None = None
     # fail closed unless the user opts in to writing pixels nobody could scan
     allow_unscanned_pixels: bool = False
     # header only: pixels are neither decoded nor scanned, and stay byte for byte

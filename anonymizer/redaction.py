@@ -15,6 +15,7 @@ from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
 from anonymizer.labels import value_start
 from anonymizer.overlay_planes import clean_overlay_planes
 from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, PHI_WITHOUT_EVIDENCE
+from anonymizer.pixel_rules import known_areas
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
 from anonymizer.text_ink import blank_columns_at_ends, grey_view, ink_extent, ink_off_the_line, text_ink_columns
 from anonymizer.verification import verify_redactions
@@ -209,6 +210,12 @@ def redact(job: Job, config: PipelineConfig) -> None:
         job.report.stages.append("redact: no pixels")
         return
     mask = build_mask(job, config)
+    areas = known_areas(job.dataset, mask.shape[1], mask.shape[2], config.pixel_rules)
+    for _, box in areas:
+        mask[:, box.top:box.bottom, box.left:box.right] = True
+    if areas:
+        names = ", ".join(sorted({name for name, _ in areas}))
+        job.report.stages.append(f"redact: {len(areas)} known annotation area(s) ({names})")
     if mask.any():
         apply_mask(job, mask, config)
     job.redaction_mask = mask
