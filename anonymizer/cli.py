@@ -243,7 +243,9 @@ def run_batch(items, output_dir: Path, config: PipelineConfig, workers: int | No
 
 def batch_exit_code(records: list[dict], report_lost: bool) -> int:
     """The most serious outcome: a defect, then failed files, then files to review."""
-    if report_lost or any(r.get("failure") == "internal" for r in records):
+    from anonymizer.job import Failure
+
+    if report_lost or any(r.get("failure") == Failure.INTERNAL for r in records):
         return EXIT_INTERNAL
     if any(r["status"] == "failed" for r in records):
         return EXIT_BATCH_FAILURES

@@ -38,7 +38,8 @@ def collect_inputs(spec: str, output_dir: Path) -> tuple[list[InputFile], bool]:
     # like FIFOs and devices, and each run records them as skipped without opening them.
     for folder, subfolders, names in os.walk(root, followlinks=False):
         here = Path(folder)
-        if here.resolve() == output or output in here.resolve().parents:
+        resolved = here.resolve()
+        if resolved == output or output in resolved.parents:
             subfolders[:] = []
             continue  # never feed our own outputs back in
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))

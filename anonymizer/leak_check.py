@@ -84,12 +84,9 @@ def capture_swallowed_values(content: bytes, skip: tuple[int, int] | None) -> li
         ats = list(_occurrences(content, little, 0, start)) + list(_occurrences(content, little, end, len(content)))
         for at in ats:
             value = _value_after_header(content, at)
-            if value is not None:
-                forms = _forms(_values(value))
-                parts = _forms([p for v in _values(value) for p in re.split(rb"[\^= ,]+", v)]) \
-                    if kind is Identifying.PERSON_NAME else ()
-                if forms or parts:
-                    captured.append(SealedValue(tag, "", kind, forms, tuple(p for p in parts if p not in forms)))
+            sealed = _sealed(tag, "", kind, _values(value)) if value is not None else None
+            if sealed is not None:
+                captured.append(sealed)
     return captured
 
 
@@ -126,12 +123,19 @@ def _capture(ds: Dataset, captured: list[SealedValue]) -> None:
         kind = Identifying.PERSON_NAME if vr == "PN" else _TAG_KINDS.get(number)
         if kind is None:
             continue
-        values = _values_of(element)
-        parts = [p for v in values for p in re.split(rb"[\^= ,]+", v)] if kind is Identifying.PERSON_NAME else []
-        patterns, part_patterns = _forms(values), _forms(parts)
-        if patterns or part_patterns:
-            parts_alone = tuple(p for p in part_patterns if p not in patterns)
-            captured.append(SealedValue(number, vr, kind, patterns, parts_alone))
+        sealed = _sealed(number, vr, kind, _values_of(element))
+        if sealed is not None:
+            captured.append(sealed)
+
+
+def _sealed(tag: int, vr: str, kind: Identifying, values: list[bytes]) -> SealedValue | None:
+    """The byte forms of an element's values, and of a name's parts; None when none is
+    long enough to be evidence."""
+    parts = [p for v in values for p in re.split(rb"[\^= ,]+", v)] if kind is Identifying.PERSON_NAME else []
+    patterns, part_patterns = _forms(values), _forms(parts)
+    if not patterns and not part_patterns:
+        return None
+    return SealedValue(tag, vr, kind, patterns, tuple(p for p in part_patterns if p not in patterns))
 
 
 def _values_of(element) -> list[bytes]:
