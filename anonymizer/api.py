@@ -36,7 +36,9 @@ def deidentify_dataset(ds: Dataset, config: PipelineConfig) -> tuple[Dataset, Fi
 
     Raises AnonymizerError (its ``reason`` is one line, free of identifying values) when
     the data set cannot be de-identified safely: nothing is returned then. The copy is
-    the one the CLI would write, read back from its checked bytes."""
+    the one the CLI would write, read back from its checked bytes. A report with status
+    "held" lists text a person must decide on (``review_boxes``): such a copy belongs in
+    a review queue, not in a release."""
     with quiet_pydicom():
         job = Job(source=Path("dataset.dcm"), kind=FileKind.DICOM, report=FileReport(source_name="dataset"),
                   dataset=_with_file_meta(deepcopy(ds)))
@@ -44,7 +46,8 @@ def deidentify_dataset(ds: Dataset, config: PipelineConfig) -> tuple[Dataset, Fi
         run_stages(job, config, tuple(stage for stage in STAGES if stage[0] != "save"))
         data, how = encoded_output(job, config)
         job.report.stages.append(f"save: DICOM in memory, {how}")
-        job.report.status = "written"
+        # Text left for a person: the copy is returned for a review queue, never to release.
+        job.report.status = "held" if config.review == "hold" and job.report.regions_review else "written"
         return pydicom.dcmread(io.BytesIO(data)), job.report
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from anonymizer.atomic import grouped_commits
 from anonymizer.config import PipelineConfig
+from anonymizer.hold import is_held, sidecar_path
 from anonymizer.inputs import InputFile
 from anonymizer.limits import time_limit
 from anonymizer.reporting import previous_outputs, report_record
@@ -34,12 +35,20 @@ def worker_config(config: PipelineConfig) -> PipelineConfig:
     return replace(config, ocr_threads=1)
 
 
-def already_done(items: list[InputFile], output_dir: Path, config: PipelineConfig) -> set[Path]:
-    """Files a previous run wrote completely; atomic writes mean an output that exists is whole."""
+def already_done(items: list[InputFile], output_dir: Path, config: PipelineConfig) -> dict[Path, bool]:
+    """Files a previous run wrote completely, or held for review (a decision may be under
+    way), each with whether it is still held; atomic writes mean an output that exists is
+    whole."""
     if config.layout == "uid" or config.rename == "uid":  # names known only once written
         done = previous_outputs(output_dir)
-        return {item.path for item in items if str(item.relative) in done}
-    return {item.path for item in items if mirrored_output_path(output_dir, item.relative).is_file()}
+        return {item.path: sidecar_path(Path(done[str(item.relative)])).is_file()
+                for item in items if str(item.relative) in done}
+    finished = {}
+    for item in items:
+        output = mirrored_output_path(output_dir, item.relative)
+        if output.is_file() or is_held(output_dir, output):
+            finished[item.path] = not output.is_file()
+    return finished
 
 
 def process_one(item: InputFile, output_dir: Path, config: PipelineConfig) -> dict:
@@ -108,12 +117,14 @@ def _work(items: list[InputFile], output_dir: Path) -> list[dict]:
 def skip_done(items: list[InputFile], output_dir: Path, config: PipelineConfig, overwrite: bool,
               on_record: Callable[[dict], None]) -> tuple[list[dict], list[InputFile]]:
     """Records for files an earlier run finished, and the files still to do (any engine)."""
-    done = set() if overwrite else already_done(items, output_dir, config)
+    done = {} if overwrite else already_done(items, output_dir, config)
     records = []
     for item in items:
         if item.path in done:
-            record = {"input": str(item.relative), "source_name": item.path.name, "status": "already done",
+            record: dict = {"input": str(item.relative), "source_name": item.path.name, "status": "already done",
                       "reason": "output exists from an earlier run (use --overwrite to redo)"}
+            if done[item.path]:  # still held: the run's exit code and summary say so again
+                record.update(held=True, reason="held for review by an earlier run (medical-anonymizer review)")
             records.append(record)
             on_record(record)
     return records, [item for item in items if item.path not in done]

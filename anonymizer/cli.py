@@ -1,8 +1,10 @@
-"""Command line: python pipeline_run.py INPUT OUTPUT_DIR [options] (or medical-anonymizer).
+"""Command line: python pipeline_run.py INPUT OUTPUT_DIR [options] (or medical-anonymizer),
+and its other commands (medical-anonymizer review OUTPUT_DIR ...).
 
 Exit codes: 0 done; 1 a single file rejected as non-medical; 2 usage error or invalid
-input; 3 some files of a batch failed; 4 written, but text was listed for review;
-5 internal error (a defect of this tool, or the report could not be written).
+input; 3 some files of a batch failed; 4 files held for review (not released);
+5 internal error (a defect of this tool, or the report could not be written);
+6 written under --review release with text left for review.
 """
 
 from __future__ import annotations
@@ -15,7 +17,20 @@ import click
 
 from anonymizer.config import DEFAULT_OCR_ENGINES, PipelineConfig
 
-EXIT_OK, EXIT_NON_MEDICAL, EXIT_INVALID, EXIT_BATCH_FAILURES, EXIT_REVIEW, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_NON_MEDICAL, EXIT_INVALID, EXIT_BATCH_FAILURES, EXIT_HELD, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
+EXIT_RELEASED_FOR_REVIEW = 6
+
+
+class DefaultCommandGroup(click.Group):
+    """``medical-anonymizer INPUT OUTPUT_DIR`` runs the pipeline, as pipeline_run.py always
+    did; a first word that names a command (review, ...) runs that command instead."""
+
+    default_command = "run"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
 
 
 def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
@@ -27,7 +42,13 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
     ctx.exit(0)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                       "max_content_width": 100})
+def main() -> None:
+    """De-identify medical images (the run command, the default) and decide held files (review)."""
+
+
+@main.command("run", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="medical-anonymizer", message="%(prog)s %(version)s")
 @click.argument("input_spec", metavar="INPUT")
 @click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False, path_type=Path))
@@ -94,20 +115,25 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
               help="Refuse a file whose decoded pixels would take more memory than this (GiB).")
 @click.option("--file-timeout", type=click.IntRange(0), default=600, show_default=True,
               help="In a batch, fail a file that takes longer than this many seconds (0: no limit).")
+@click.option("--review", "review", type=click.Choice(["hold", "release"]), default="hold", show_default=True,
+              help="Text left for a person: hold the file under OUTPUT_DIR/review/ (not released) until "
+                   "'medical-anonymizer review' decides it; release: write it as it is, the text unchanged.")
 @click.option("--overwrite", is_flag=True, help="Redo files whose output already exists (default: skip them).")
 @click.option("-v", "--verbose", is_flag=True, help="Print what each stage did (never identifying values).")
-def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
+def run(input_spec: str, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
          ner_model, frames, frame_stride, ocr_engines, easyocr_models, clip_model, skip_classification,
          strategy_file, profile_options, pixel_rules,
          key_file, metadata_only, allow_unscanned, workers, engine, layout, rename, max_decoded_gib, file_timeout,
-         overwrite, verbose) -> None:
+         review, overwrite, verbose) -> None:
     """De-identify INPUT into OUTPUT_DIR. INPUT is a DICOM or image file, a folder (walked
     recursively; DICOM is recognised by content) or @list.txt (one path per line).
 
     Each file goes through seven stages: classify, validate, scrub metadata (DICOM
     PS3.15 profile), enhance (CLAHE on the border bands), detect text (PP-OCRv4 and
     Tesseract, merged by IoU), redact (in the stored pixel values) and save, as
-    OUTPUT_DIR/anonymized_<name>. The input is never modified.
+    OUTPUT_DIR/anonymized_<name>. The input is never modified. A file with text left
+    for a person is held under OUTPUT_DIR/review/ instead (exit 4): decide it with
+    'medical-anonymizer review OUTPUT_DIR'.
     """
     import logging
 
@@ -150,7 +176,7 @@ def main(input_spec: str, output_dir: Path, confidence, padding, margin, fill, s
         clip_model=clip_model, skip_classification=skip_classification, key=key, strategy=strategy,
         allow_unscanned_pixels=allow_unscanned, metadata_only=metadata_only, verbose=verbose, layout=layout,
         pixel_rules=pixel_rules, rename=rename, max_decoded_bytes=int(max_decoded_gib * 1024 ** 3),
-        file_timeout=file_timeout,
+        file_timeout=file_timeout, review=review,
     )
     from anonymizer.errors import InvalidInput
     from anonymizer.inputs import collect_inputs
@@ -185,9 +211,12 @@ def run_single(source: Path, output_dir: Path, config: PipelineConfig) -> int:
     if config.verbose:
         for line in report.stages:
             click.echo(f"[{report.source_name}] {line}", err=True)
+    if report.status == "held":
+        click.echo(render_summary(report))
+        return EXIT_HELD
     if report.status == "written":
         click.echo(render_summary(report))
-        return EXIT_REVIEW if report.regions_review else EXIT_OK
+        return EXIT_RELEASED_FOR_REVIEW if report.regions_review else EXIT_OK
     click.echo(f"error: {source}: {report.reason}", err=True)
     if report.status == "rejected":
         return EXIT_NON_MEDICAL
@@ -233,7 +262,7 @@ def run_batch(items, output_dir: Path, config: PipelineConfig, workers: int | No
     click.echo(
         f"Batch: {summary['processed']} processed, {summary['written']} written, "
         f"{summary['already_done']} already done, {summary['rejected_non_medical']} rejected as non-medical, "
-        f"{summary['skipped']} skipped, {summary['failed']} failed, {len(summary['needing_review'])} needing review "
+        f"{summary['skipped']} skipped, {summary['failed']} failed, {summary['held']} held for review"
         f"({summary['files_per_second']} files/s). Report: {output_dir}"
     )
     for failure in summary["failures"]:
@@ -242,13 +271,21 @@ def run_batch(items, output_dir: Path, config: PipelineConfig, workers: int | No
 
 
 def batch_exit_code(records: list[dict], report_lost: bool) -> int:
-    """The most serious outcome: a defect, then failed files, then files to review."""
+    """The most serious outcome: a defect, then failed files, then held files, then files
+    released with text left for review."""
     from anonymizer.job import Failure
 
     if report_lost or any(r.get("failure") == Failure.INTERNAL for r in records):
         return EXIT_INTERNAL
     if any(r["status"] == "failed" for r in records):
         return EXIT_BATCH_FAILURES
+    if any(r["status"] == "held" or r.get("held") for r in records):
+        return EXIT_HELD
     if any(r.get("regions_review") for r in records):
-        return EXIT_REVIEW
+        return EXIT_RELEASED_FOR_REVIEW
     return EXIT_OK
+
+
+from anonymizer.review_command import review  # noqa: E402 - registered after main exists
+
+main.add_command(review)

@@ -51,6 +51,8 @@ class PipelineConfig:
     file_timeout: int = DEFAULT_FILE_SECONDS
     # where outputs go: "mirror" the input tree, or "uid" patient/study/series folders
     layout: str = "mirror"
+    # text left for a person: "hold" the file under OUTPUT_DIR/review/, or "release" it as it is
+    review: str = "hold"
     # file names: "keep" the input's (anonymized_<name>), or "uid": the new SOP Instance UID
     rename: str = "keep"
 

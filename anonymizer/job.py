@@ -85,6 +85,9 @@ class TextRegion:
     redacted_box: Box | None = None  # the area stage 6 painted (grown along the line, padded)
     readings: tuple[str, ...] = ()  # every engine's reading of the box (PHI-bearing too)
     parts: tuple[tuple[Box, str], ...] = ()  # each engine box merged in, with its reading (PHI-bearing)
+    # Text left for a person: the area a "redact" decision paints, and the frames showing it.
+    review_box: Box | None = None
+    review_frames: tuple[int, ...] = ()
 
     @property
     def redacted(self) -> bool:
@@ -117,7 +120,7 @@ class FileReport:
     """Per-stage facts for the summary box and JSON report. Holds no PHI values."""
 
     source_name: str
-    status: str = "pending"  # written | rejected | failed
+    status: str = "pending"  # written | held | rejected | skipped | failed
     reason: str = ""
     failure: Failure | None = None  # set when status is "failed"
     classification: str = ""
@@ -128,6 +131,8 @@ class FileReport:
     regions_merged: int = 0
     regions_redacted: int = 0
     regions_review: int = 0
+    # Each box left for a person: number, frame, left, top, width, height, reason (no text read).
+    review_boxes: list[dict] = field(default_factory=list)
     regions_verified: int = 0
     regions_refilled: int = 0
     frames_scanned: int = 0

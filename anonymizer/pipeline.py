@@ -97,7 +97,8 @@ def _run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Pat
         job.output_path = mirrored_output_path(out_dir, relative or Path(source.name))
         job.output_root = out_dir
         run_stages(job, config)
-        report.status = "written"
+        if report.status == "pending":  # stage 7 says "held" when it held the file for review
+            report.status = "written"
     except NonMedicalImage as exc:
         report.status, report.reason = "rejected", exc.reason
     except Skipped as exc:

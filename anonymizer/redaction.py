@@ -124,19 +124,31 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
             label = Box(region.box.left, region.box.top, start - region.box.left, region.box.height)
             kept_by_frame.setdefault(region.frame, []).append(label)
     greys: dict[int, np.ndarray] = {}
-    for region in to_paint:
+
+    def area_to_paint(region: TextRegion, start: int | None) -> Box | None:
         kept = tuple(kept_by_frame.get(region.frame, ()))
-        painted = _painted_box(job.view[region.frame], region, starts[id(region)], kept)
+        painted = _painted_box(job.view[region.frame], region, start, kept)
         if painted is None:
-            region.verdict, region.reason = Verdict.SAFE, LABEL_ALONE
-            continue
+            return None
         if region.frame not in greys:
             greys[region.frame] = grey_view(job.view[region.frame])
         ink = ink_extent(greys[region.frame], painted)
-        box = _clear_of(kept, ink, ink.padded(config.padding, rows, cols))
+        return _clear_of(kept, ink, ink.padded(config.padding, rows, cols))
+
+    for region in to_paint:
+        box = area_to_paint(region, starts[id(region)])
+        if box is None:
+            region.verdict, region.reason = Verdict.SAFE, LABEL_ALONE
+            continue
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
         region.redacted_box = box
+    # Text left for a person: what a "redact" decision will paint, measured as stage 6
+    # would have painted it, on the frames that show it.
+    for region in job.regions:
+        if region.verdict is Verdict.PHI and not region.redacted:
+            box = area_to_paint(region, None) or region.box.padded(config.padding, rows, cols)
+            region.review_box, region.review_frames = box, tuple(frames_showing(job, region, box))
     return mask
 
 
@@ -224,10 +236,20 @@ def redact(job: Job, config: PipelineConfig) -> None:
     job.report.regions_verified = verified
     job.report.regions_refilled = refilled
     redacted = sum(r.redacted for r in job.regions)
-    review = sum(1 for r in job.regions if r.verdict is Verdict.PHI and not r.redacted)
+    held = [r for r in job.regions if r.verdict is Verdict.PHI and not r.redacted]
+    review = len(held)
     job.report.regions_redacted = redacted
     job.report.regions_review = review
+    job.report.review_boxes = [review_box_record(number, region) for number, region in enumerate(held, 1)]
     job.report.pixels_changed = job.pixels_changed
     fill = "solid" if _uses_solid_fill(job, config) else "TELEA inpainting"
     job.report.stages.append(f"redact: {redacted} region(s) by {fill}, {review} central left for review; "
                              f"{verified} verified by re-reading, {refilled} refilled solid")
+
+
+def review_box_record(number: int, region: TextRegion) -> dict:
+    """A box left for a person, as the report and the hold area list it: where, on which
+    frames, and why; never the text read."""
+    box = region.review_box or region.box
+    return {"number": number, "frame": region.frame, "frames": list(region.review_frames or (region.frame,)),
+            "left": box.left, "top": box.top, "width": box.width, "height": box.height, "reason": region.reason}

@@ -34,7 +34,7 @@ def append_record(output_dir: Path, record: dict) -> None:
 
 
 def previous_outputs(output_dir: Path) -> dict[str, str]:
-    """input -> output of files a previous run wrote completely (for --layout uid resume)."""
+    """input -> output of files a previous run wrote completely or held (for --layout uid resume)."""
     path = output_dir / REPORT_NAME
     done = {}
     if path.is_file():
@@ -43,7 +43,7 @@ def previous_outputs(output_dir: Path) -> dict[str, str]:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut short by a killed run
-            if record.get("status") == "written" and Path(record.get("output_path", "")).is_file():
+            if record.get("status") in ("written", "held") and Path(record.get("output_path", "")).is_file():
                 done[record["input"]] = record["output_path"]
     return done
 
@@ -53,12 +53,14 @@ def summarise(records: list[dict], seconds: float) -> dict:
     return {
         "processed": len(records),
         "written": statuses.get("written", 0),
+        "held": statuses.get("held", 0) + sum(1 for r in records if r.get("held")),
         "already_done": statuses.get("already done", 0),
         "rejected_non_medical": statuses.get("rejected", 0),
         "skipped": statuses.get("skipped", 0),
         "failed": statuses.get("failed", 0),
         "failures": [{"input": r["input"], "reason": r["reason"]} for r in records if r["status"] == "failed"],
-        "needing_review": [r["input"] for r in records if r.get("regions_review")],
+        # Held under OUTPUT_DIR/review (the default), or released with --review release.
+        "needing_review": [r["input"] for r in records if r.get("regions_review") or r.get("held")],
         "seconds": round(seconds, 2),
         "files_per_second": round(len(records) / seconds, 2) if seconds else None,
     }

@@ -11,6 +11,7 @@ from anonymizer.atomic import write_bytes_atomically
 from anonymizer.config import PipelineConfig
 from anonymizer.dicom_encoding import encode_dicom_file
 from anonymizer.errors import UnsafeToWrite
+from anonymizer.hold import held_path, should_hold, write_hold_records
 from anonymizer.job import FileKind, Job
 from anonymizer.metadata.keyed import digest
 from anonymizer.metadata.scrub import PixelStatus, record_deidentification, record_pixel_status
@@ -19,6 +20,7 @@ from anonymizer.overlay_planes import clean_overlay_planes
 from anonymizer.pixels.encoding import write_back
 from anonymizer.pixels.raster_metadata import strip_jpeg_metadata, strip_png_metadata
 from anonymizer.pixels.unused_bits import clear_unused_bits
+from anonymizer.verification import render_frame
 
 OUTPUT_PREFIX = "anonymized_"
 JPEG_QUALITY = 95
@@ -59,14 +61,21 @@ def save(job: Job, config: PipelineConfig) -> None:
         job.output_path = uid_layout_path(job, config) or job.output_path
     elif config.rename == "uid" and job.output_path is not None:
         job.output_path = job.output_path.parent / new_file_name(job, config)
-    target = job.output_path
-    if target is None:
+    release_to = job.output_path
+    if release_to is None:
         raise UnsafeToWrite("no output path was set")
+    holding = should_hold(job, config)
+    if holding:  # text left for a person: not among the released outputs
+        job.output_path = held_path(job.output_root, release_to)
     if job.kind is FileKind.DICOM:
         _save_dicom(job, config)
     else:
         _save_raster(job)
-    job.report.output_path = str(target)
+    if holding:
+        write_hold_records(job, config, job.output_path, release_to, lambda frame: render_frame(job, frame))
+        job.report.status = "held"
+        job.report.stages.append(f"save: held for review, {job.report.regions_review} box(es) to decide")
+    job.report.output_path = str(job.output_path)
 
 
 def _save_dicom(job: Job, config: PipelineConfig) -> None:

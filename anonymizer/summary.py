@@ -19,17 +19,21 @@ def summary_lines(report: FileReport) -> list[str]:
         ("Regions after merge", str(report.regions_merged)),
         ("Regions redacted", str(report.regions_redacted)),
         ("Redactions verified (re-read)", f"{report.regions_verified}, {report.regions_refilled} refilled solid"),
-        ("Skipped central (review)", str(report.regions_review)),
+        ("Left for a person (review)", str(report.regions_review)),
         ("Output", report.output_path or "-"),
     ]
     return [f"{label}: {value}" for label, value in lines]
 
 
 def render_summary(report: FileReport) -> str:
-    title = "ANONYMIZATION COMPLETE"
+    held = report.status == "held"
+    title = "HELD FOR REVIEW" if held else "ANONYMIZATION COMPLETE"
     body = summary_lines(report)
-    if report.regions_review:
-        body.append(f"REVIEW NEEDED: {report.regions_review} central region(s) of unknown words were not changed")
+    if held:
+        body.append(f"NOT RELEASED: {report.regions_review} box(es) of text a person must decide "
+                    "(medical-anonymizer review OUTPUT_DIR)")
+    elif report.regions_review:
+        body.append(f"REVIEW NEEDED: released with {report.regions_review} region(s) of text left unchanged")
     body += [f"Warning: {w}" for w in report.warnings]
     width = max(WIDTH, max(len(line) for line in body) + 4)
     top = "╔" + "═" * (width - 2) + "╗"

@@ -115,7 +115,7 @@ def test_mutated_headers_fail_cleanly_or_come_out_clean(tmp_path, mutant):
 @given(mutants())
 def test_mutated_images_fail_cleanly_or_come_out_clean(tmp_path, mutant):
     name, data = mutant
-    config = PipelineConfig(key=TEST_KEY, skip_classification=True, ocr_engines=("rapidocr",))
+    config = PipelineConfig(key=TEST_KEY, skip_classification=True, ocr_engines=("rapidocr",), review="release")
     check_one(tmp_path, name, data, config)
     CASES_RUN["pixels"] += 1
 

@@ -54,10 +54,13 @@ def central_text(tmp_path: Path, text: str) -> Path:
 
 def test_text_left_for_review_is_declared(tmp_path):
     source = central_text(tmp_path, "JOHN SMITHSON")
-    report = run_file(source, tmp_path / "out", PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",)))
-    assert report.status == "written" and report.regions_review >= 1, (report.reason, report.regions_review)
-    ds = pydicom.dcmread(report.output_path)
-    assert ds.PatientIdentityRemoved == "NO" and ds.BurnedInAnnotation == "YES"
+    for review in ("hold", "release"):
+        config = PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",), review=review)
+        report = run_file(source, tmp_path / review, config)
+        status = "held" if review == "hold" else "written"
+        assert report.status == status and report.regions_review >= 1, (report.reason, report.regions_review)
+        ds = pydicom.dcmread(report.output_path)
+        assert ds.PatientIdentityRemoved == "NO" and ds.BurnedInAnnotation == "YES"
 
 
 def test_an_identifier_on_evidence_is_redacted_wherever_it_lies(tmp_path):

@@ -19,7 +19,15 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from anonymizer.cli import EXIT_BATCH_FAILURES, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_REVIEW, batch_exit_code
+from anonymizer.cli import (
+    EXIT_BATCH_FAILURES,
+    EXIT_HELD,
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_RELEASED_FOR_REVIEW,
+    batch_exit_code,
+)
 from anonymizer.config import PipelineConfig
 from anonymizer.limits import FileTimeout, time_limit
 from anonymizer.output_lock import lock_output
@@ -181,14 +189,16 @@ def test_the_time_limit_interrupts_a_slow_file():
     assert time.perf_counter() - start < 5
 
 
-def test_exit_codes_rank_defects_then_failures_then_review():
+def test_exit_codes_rank_defects_then_failures_then_held_then_released_for_review():
     written = {"status": "written"}
-    review = {"status": "written", "regions_review": 2}
+    released = {"status": "written", "regions_review": 2}
+    held = {"status": "held", "regions_review": 2}
     failed = {"status": "failed", "failure": "input"}
     broken = {"status": "failed", "failure": "internal"}
     assert batch_exit_code([written], report_lost=False) == EXIT_OK
-    assert batch_exit_code([written, review], report_lost=False) == EXIT_REVIEW
-    assert batch_exit_code([review, failed], report_lost=False) == EXIT_BATCH_FAILURES
+    assert batch_exit_code([written, released], report_lost=False) == EXIT_RELEASED_FOR_REVIEW
+    assert batch_exit_code([released, held], report_lost=False) == EXIT_HELD
+    assert batch_exit_code([held, failed], report_lost=False) == EXIT_BATCH_FAILURES
     assert batch_exit_code([failed, broken], report_lost=False) == EXIT_INTERNAL
     assert batch_exit_code([written], report_lost=True) == EXIT_INTERNAL
 
@@ -207,17 +217,22 @@ def test_a_stage_defect_is_an_internal_error_not_the_inputs_fault(tmp_path, monk
     assert report.reason == "internal error in stage 'enhance' (ZeroDivisionError: division by zero)"
 
 
-def test_text_listed_for_review_exits_4(tmp_path):
+def test_text_left_for_review_is_held_not_released_and_exits_4(tmp_path):
     import cv2
 
     image = np.full((700, 700), 30, np.uint8)
     cv2.circle(image, (350, 350), 200, 120, -1)
     cv2.putText(image, "JOHN SMITHSON", (190, 360), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 255, 3)
     cv2.imwrite(str(tmp_path / "central.png"), image)
-    result = run_cli(str(tmp_path / "central.png"), str(tmp_path / "out"), "--skip-classification",
-                     "--ocr-engines", "rapidocr")
-    assert result.returncode == EXIT_REVIEW, result.stdout + result.stderr
-    assert (tmp_path / "out" / "anonymized_central.png").is_file()
+    args = (str(tmp_path / "central.png"), "--skip-classification", "--ocr-engines", "rapidocr")
+    result = run_cli(args[0], str(tmp_path / "out"), *args[1:])
+    assert result.returncode == EXIT_HELD, result.stdout + result.stderr
+    assert "HELD FOR REVIEW" in result.stdout
+    assert not (tmp_path / "out" / "anonymized_central.png").exists()
+    assert (tmp_path / "out" / "review" / "anonymized_central.png").is_file()
+    released = run_cli(args[0], str(tmp_path / "released"), *args[1:], "--review", "release")
+    assert released.returncode == EXIT_RELEASED_FOR_REVIEW, released.stdout + released.stderr
+    assert (tmp_path / "released" / "anonymized_central.png").is_file()
 
 
 def test_a_codec_panic_on_a_corrupt_rle_frame_fails_only_that_file(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
@@ -354,3 +355,25 @@ def _deidentification_elements(options: frozenset[ProfileOption], pixels_cleaned
         DataElement(0x00120064, "SQ", Sequence(items)),  # DeidentificationMethodCodeSequence
         DataElement(0x00280303, "CS", longitudinal),  # LongitudinalTemporalInformationModified
     )
+
+
+def add_clean_pixel_code(ds: Dataset) -> None:
+    """Record the Clean Pixel Data Option (113101) on a file whose pixels were cleaned
+    after stage 3 wrote its record (a reviewer's decision): added, nothing replaced."""
+    value, meaning = CLEAN_PIXEL_DATA_CODE
+    items = [deepcopy(item) for item in ds.get("DeidentificationMethodCodeSequence", [])]
+    if any(item.get("CodeValue") == value for item in items):
+        return
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "DCM", meaning
+    ds[0x00120064] = DataElement(0x00120064, "SQ", Sequence([*items, item]))
+    methods = list(keyword_text_values(ds, "DeidentificationMethod"))
+    if meaning not in methods:
+        ds[0x00120063] = DataElement(0x00120063, "LO", [*methods, meaning])
+
+
+def keyword_text_values(ds: Dataset, keyword: str) -> list[str]:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return []
+    return [str(v) for v in value] if not isinstance(value, str) else [value]
