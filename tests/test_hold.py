@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 import pydicom
 import pytest
+from conftest import REPO, TEST_KEY
 from pydicom.data import get_testdata_file
 
 from anonymizer.config import PipelineConfig
 from anonymizer.pipeline import run_file
-from conftest import REPO, TEST_KEY
 
 NAME = "JOHN SMITHSON"
 

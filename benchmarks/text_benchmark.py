@@ -1,0 +1,179 @@
+"""Burned-in identifiers on the TrueType corpus (text_corpus.py): both parts, reported apart.
+
+    python benchmarks/text_benchmark.py [--images 48] [--parts dev,eval]
+
+Each image goes through the whole pipeline with the default options (hold included).
+Measures, per part:
+- identifier tokens hidden: phi tokens whose ink box is at least 95% under stage 6's
+  mask on every frame that shows them;
+- images released with an identifier readable: written (not held, not failed) with a
+  phi token not hidden. The worst outcome; the target is 0;
+- images held for review, and failed;
+- clinical tokens kept: at most 5% of their ink box painted;
+- pixels outside all burned-in text unchanged: outside every token box (grown by the
+  padding and 3 px), the share stage 6 did not paint; and how many images had any;
+- real scanner files without text whose pixel data came out byte for byte;
+- seconds per image.
+Hidden rates are broken down by text height, orientation, font, placement and class.
+Misses are listed for the dev part only: the evaluation part is reported as totals, so
+that no rule is ever fitted to one of its images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pydicom
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(Path(__file__).parent)]
+
+from text_corpus import build  # noqa: E402
+
+from anonymizer.config import PipelineConfig  # noqa: E402
+from anonymizer.errors import AnonymizerError  # noqa: E402
+from anonymizer.loading import open_job  # noqa: E402
+from anonymizer.pipeline import quiet_pydicom, run_stages  # noqa: E402
+
+HIDDEN, KEPT, SLACK_PX = 0.95, 0.05, 3
+
+
+def size_bucket(height: int) -> str:
+    return "6-8 px" if height <= 8 else "9-14 px" if height <= 14 else "15-24 px" if height <= 24 else "25-40 px"
+
+
+def coverage(mask: np.ndarray | None, token: dict) -> float:
+    """The least share of the token's ink box painted, over the frames that show it."""
+    if mask is None:
+        return 0.0
+    left, top, width, height = token["box"]
+    frames = range(mask.shape[0]) if token["frame"] is None else [token["frame"]]
+    return min(float(mask[f, top:top + height, left:left + width].mean()) for f in frames)
+
+
+def run_image(path: Path, out: Path, config: PipelineConfig) -> tuple[str, np.ndarray | None, float, object]:
+    start = time.perf_counter()
+    try:
+        with quiet_pydicom():
+            job = open_job(path)
+            job.output_root = out
+            job.output_path = out / f"anonymized_{path.name}"
+            run_stages(job, config)
+    except AnonymizerError as exc:
+        return f"failed: {exc.reason}", None, time.perf_counter() - start, None
+    status = job.report.status if job.report.status != "pending" else "written"
+    return status, job.redaction_mask, time.perf_counter() - start, job
+
+
+def evaluate(folder: Path, truth: dict, config: PipelineConfig, out: Path, show_misses: bool) -> dict:
+    stats: dict = defaultdict(int)
+    by: dict = defaultdict(lambda: [0, 0])
+    misses, seconds = [], []
+    for name, facts in sorted(truth.items()):
+        status, mask, elapsed, job = run_image(folder / name, out, config)
+        seconds.append(elapsed)
+        tokens = facts["tokens"]
+        phi = [t for t in tokens if t["kind"] == "phi"]
+        if facts["kind"] == "real":
+            stats["clean"] += 1
+            if job is not None and status == "written":
+                before = pydicom.dcmread(folder / name)
+                after = pydicom.dcmread(job.output_path)
+                stats["clean_same"] += before.PixelData == after.PixelData
+            continue
+        stats["images"] += 1
+        stats["held"] += status == "held"
+        stats["failed"] += status.startswith("failed")
+        readable = False
+        for token in phi:
+            hidden = coverage(mask, token) >= HIDDEN
+            stats["phi"] += 1
+            stats["phi_hidden"] += hidden
+            for key in (f"height {size_bucket(token['height'])}", f"orientation {token['orientation']}",
+                        f"font {token['font']}", f"placement {token['placement']}", f"class {token['cls']}",
+                        f"image {facts['kind']}"):
+                by[key][0] += 1
+                by[key][1] += hidden
+            if not hidden:
+                readable = True
+                if show_misses:
+                    misses.append(f"{name} [{status}] {token['cls']} {token['height']} px, {token['orientation']} deg, "
+                                  f"{token['font']}, {token['placement']}: {coverage(mask, token):.0%} painted")
+        stats["released_readable"] += readable and status == "written"
+        for token in tokens:
+            if token["kind"] == "clinical":
+                stats["clinical"] += 1
+                stats["clinical_kept"] += coverage(mask, token) <= KEPT
+        if mask is not None:
+            text = np.zeros(mask.shape[1:], dtype=bool)
+            grow = config.padding + SLACK_PX
+            for token in tokens:
+                left, top, width, height = token["box"]
+                text[max(top - grow, 0):top + height + grow, max(left - grow, 0):left + width + grow] = True
+            painted = mask.any(axis=0) & ~text
+            stats["outside"] += int((~text).sum())
+            stats["outside_painted"] += int(painted.sum())
+            stats["anatomy_painted_images"] += bool(painted.any())
+    stats["seconds"] = float(np.mean(seconds)) if seconds else 0.0
+    return {"stats": dict(stats), "by": dict(by), "misses": misses}
+
+
+def pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.1f}% ({a}/{b})" if b else "n/a"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=48)
+    parser.add_argument("--parts", default="dev,eval")
+    parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work" / "text")
+    args = parser.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    config = PipelineConfig(key=b"benchmark key, fixed for the run")
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    results = {}
+    for part in parts:
+        truth = build(args.work / part / "images", part, args.images)
+        results[part] = evaluate(args.work / part / "images", truth, config, args.work / part / "out",
+                                 show_misses=part == "dev")
+    header = " | ".join(parts)
+    print(f"| measure | {header} |")
+    print("| --- |" + " --- |" * len(parts))
+
+    def row(label: str, cell) -> None:
+        print(f"| {label} | " + " | ".join(cell(results[p]["stats"]) for p in parts) + " |")
+
+    row("images with text", lambda s: str(s.get("images", 0)))
+    row("identifier tokens hidden", lambda s: pct(s.get("phi_hidden", 0), s.get("phi", 0)))
+    row("images released with an identifier readable", lambda s: str(s.get("released_readable", 0)))
+    row("images held for review", lambda s: str(s.get("held", 0)))
+    row("images failed", lambda s: str(s.get("failed", 0)))
+    row("clinical tokens kept", lambda s: pct(s.get("clinical_kept", 0), s.get("clinical", 0)))
+    row("pixels outside all text unchanged",
+        lambda s: f"{100 - 100 * s.get('outside_painted', 0) / max(s.get('outside', 1), 1):.3f}% "
+                  f"({s.get('outside_painted', 0)} px painted, in {s.get('anatomy_painted_images', 0)} images)")
+    row("real files without text, pixel data byte for byte", lambda s: pct(s.get("clean_same", 0), s.get("clean", 0)))
+    row("seconds per image", lambda s: f"{s.get('seconds', 0):.2f}")
+    keys = sorted({k for p in parts for k in results[p]["by"]})
+    print()
+    print(f"| identifier tokens hidden, by | {header} |")
+    print("| --- |" + " --- |" * len(parts))
+    for key in keys:
+        cells = []
+        for p in parts:
+            total, hidden = results[p]["by"].get(key, (0, 0))
+            cells.append(pct(hidden, total))
+        print(f"| {key} | " + " | ".join(cells) + " |")
+    for p in parts:
+        for line in results[p]["misses"]:
+            print(f"missed ({p}):", line)
+
+
+if __name__ == "__main__":
+    main()
