@@ -85,6 +85,7 @@ class TextRegion:
     redacted_box: Box | None = None  # the area stage 6 painted (grown along the line, padded)
     readings: tuple[str, ...] = ()  # every engine's reading of the box (PHI-bearing too)
     parts: tuple[tuple[Box, str], ...] = ()  # each engine box merged in, with its reading (PHI-bearing)
+    upside_down: bool = False  # an engine read it turned half a turn: it runs right to left here
     # Text left for a person: the area a "redact" decision paints, and the frames showing it.
     review_box: Box | None = None
     review_frames: tuple[int, ...] = ()

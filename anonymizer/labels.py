@@ -50,6 +50,8 @@ def value_start(view: np.ndarray, region: TextRegion, hints: PhiHints) -> int | 
     """The first column of the value after a leading label, or None (no label, or no
     gap in the ink where the OCR says the label ends). A region that is the label alone
     gets its right edge: what follows on the line is the value."""
+    if region.upside_down:
+        return None  # its label is at the right and its letters turned: the whole line is painted
     label = _label_end(region, hints)
     if label is None:
         return None

@@ -79,6 +79,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
                 box=merged.box, text=merged.text, confidence=merged.confidence,
                 engines=tuple(sorted(merged.engines)), frame=frame_index, readings=tuple(merged.readings),
                 parts=tuple((part.box, part.text) for part in merged.parts),
+                upside_down=any(part.upside_down for part in merged.parts),
                 in_border=touches_border(merged.box, rows, cols, config.margin)
                 or outside_regions(merged.box, regions_of_interest),
             )

@@ -16,6 +16,7 @@ class OcrBox:
     text: str
     confidence: float  # 0..1
     engine: str
+    upside_down: bool = False  # read after turning the box half a turn (PP-OCR's direction classifier)
 
 
 class OcrEngine(Protocol):

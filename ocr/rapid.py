@@ -75,25 +75,50 @@ def _normalise_by_table(detector) -> None:
     detector.get_preprocess = get_preprocess
 
 
+def _record_turns(ocr) -> None:
+    """PP-OCR's direction classifier turns a crop it judges upside down before reading it;
+    which ones it turned is kept with each reading (its last element), so that stage 6
+    knows the line runs right to left in the image (a leading label is at its right)."""
+    own_cls, own_rec = ocr.text_cls, ocr.text_rec
+    turned: list[bool] = []
+
+    def text_cls(images):
+        out, results, elapsed = own_cls(images)
+        threshold = getattr(own_cls, "cls_thresh", 0.9)
+        turned[:] = ["180" in str(label) and float(score) > threshold for label, score in results]
+        return out, results, elapsed
+
+    def text_rec(images, *args, **kwargs):
+        results, elapsed = own_rec(images, *args, **kwargs)
+        flags = list(turned) if len(turned) == len(results) else [False] * len(results)
+        turned.clear()
+        return [(*result, flag) for result, flag in zip(results, flags, strict=True)], elapsed
+
+    ocr.text_cls, ocr.text_rec = text_cls, text_rec
+
+
 class RapidOcrEngine:
     name = "rapidocr"
 
     def __init__(self, threads: int | None = None) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
-        # Our own confidence threshold applies later; medical overlays are upright, so
-        # the angle classifier only costs time. Batch workers run one thread each.
+        # Our own confidence threshold applies later. The direction classifier reads text
+        # written upside down (a flipped film, a console's lower band); it costs a small
+        # network per box. Batch workers run one thread each.
         extra = {"intra_op_num_threads": threads} if threads else {}
         with _sessions_with_memory_arena():
-            self._ocr = RapidOCR(text_score=0.05, use_cls=False, print_verbose=False, **extra)
+            self._ocr = RapidOCR(text_score=0.05, use_cls=True, print_verbose=False, **extra)
         _normalise_by_table(self._ocr.text_det)
+        _record_turns(self._ocr)
 
     def read(self, image: np.ndarray) -> list[OcrBox]:
         bgr = np.ascontiguousarray(as_rgb(image)[..., ::-1])
-        result, _ = self._ocr(bgr, use_cls=False)
+        result, _ = self._ocr(bgr, use_cls=True)
         boxes = []
-        for points, text, score in result or []:
-            boxes.append(OcrBox(box_from_points(points), str(text), float(score), self.name))
+        for points, text, score, *rest in result or []:
+            upside_down = bool(rest and rest[-1] is True)
+            boxes.append(OcrBox(box_from_points(points), str(text), float(score), self.name, upside_down))
         return boxes
 
     def read_line(self, image: np.ndarray) -> list[OcrBox]:

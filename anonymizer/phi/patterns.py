@@ -17,6 +17,10 @@ PHI_PATTERNS: dict[str, re.Pattern[str]] = {
     "time": re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AP]M)?\b", re.IGNORECASE),
     "email": re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
     "phone": re.compile(r"(?<!\w)(?:\+?\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)|\d{2,4})[ .\-]\d{3,4}[ .\-]\d{3,4}(?!\w)"),
+    # An age as DICOM writes it (035Y, 006M; glued to the sex: F035Y) or in years (73 YO):
+    # PS3.15 removes PatientAge, and a burned-in one identifies as much.
+    "age": re.compile(r"(?:\b[FM]?|(?<=AGE))\d{3}[YMWD]\b|\b\d{1,3}\s?(?:YRS?|YO|Y/O)\b|\bAGE\s*[:.]?\s*\d{1,3}\b",
+                      re.IGNORECASE),
     "long digit run": re.compile(r"\b\d{5,}\b"),
     # Letters and at least three digits, 6+ characters: A1234567, NT449142 (not T2FLAIR).
     "id-like token": re.compile(r"\b(?=(?:[A-Z-]*\d){3})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}-?[A-Z0-9]{3,}\b"),
@@ -24,7 +28,7 @@ PHI_PATTERNS: dict[str, re.Pattern[str]] = {
 
 # Words that announce an identifier; the text after them is PHI.
 PHI_LABELS = re.compile(
-    r"\b(NAME|PATIENT|PAT|DOB|D\.O\.B|BIRTH|MRN|MR#|ID|ACC|ACCESSION|SSN|ADDRESS|PHONE|TEL)\b\s*[:#.]?",
+    r"\b(NAME|PATIENT|PAT|DOB|D\.O\.B|BIRTH|BORN|AGE|MRN|MR#|ID|ACC|ACCESSION|SSN|ADDRESS|PHONE|TEL)\b\s*[:#.]?",
     re.IGNORECASE,
 )
 
