@@ -94,6 +94,11 @@ class TextRegion:
     def redacted(self) -> bool:
         return self.redacted_box is not None
 
+    @property
+    def vertical(self) -> bool:
+        """Written up or down an edge: its box at least twice as tall as wide."""
+        return self.box.height >= 2 * self.box.width
+
 
 @dataclass
 class PhiHints:

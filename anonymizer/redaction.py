@@ -113,7 +113,8 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
     frames, rows, cols = job.pixels.shape[:3]
     mask = np.zeros((frames, rows, cols), dtype=bool)
     to_paint = [region for region in job.regions if should_redact(region, config)]
-    starts = {id(region): value_start(job.view[region.frame], region, job.phi_hints) for region in to_paint}
+    starts = {id(region): None if region.vertical else value_start(job.view[region.frame], region, job.phi_hints)
+              for region in to_paint}
     kept_by_frame: dict[int, list[Box]] = {}
     for region in job.regions:
         if region.verdict is Verdict.SAFE and region.reason in KEPT_TEXT_REASONS:
@@ -127,6 +128,8 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
 
     def area_to_paint(region: TextRegion, start: int | None) -> Box | None:
         kept = tuple(kept_by_frame.get(region.frame, ()))
+        if region.vertical:
+            return _vertical_area(job.view[region.frame], region.box, kept, config.padding)
         painted = _painted_box(job.view[region.frame], region, start, kept)
         if painted is None:
             return None
@@ -150,6 +153,25 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
             box = area_to_paint(region, None) or region.box.padded(config.padding, rows, cols)
             region.review_box, region.review_frames = box, tuple(frames_showing(job, region, box))
     return mask
+
+
+def _transposed(box: Box) -> Box:
+    return Box(box.top, box.left, box.height, box.width)
+
+
+def _vertical_area(view: np.ndarray, box: Box, kept: tuple[Box, ...], padding: int) -> Box:
+    """A line written up or down an edge is a horizontal line of the frame turned a
+    quarter: it grows along its length over ink that continues it, and its padding stops
+    at kept text, as a horizontal line's do. Its label is not kept."""
+    turned = np.swapaxes(view, 0, 1)
+    kept_turned = tuple(_transposed(other) for other in kept)
+    grown = grow_along_line(turned, _transposed(box), kept=kept_turned)
+    rows, cols = turned.shape[:2]
+    # Trimmed to the ink across the line only: along a long vertical line over changing
+    # anatomy, the ink's extent cut whole words off; the grown box spans the line.
+    across = ink_extent(grey_view(turned), grown)
+    line = Box(grown.left, across.top, grown.width, across.height)
+    return _transposed(_clear_of(kept_turned, line, line.padded(padding, rows, cols)))
 
 
 # Past the strong ink's extent and its pixel of margin: an outline's rim, painted even

@@ -91,10 +91,11 @@ def garbled_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegio
 
 
 def _identifier_lines(regions: list[TextRegion]) -> list[TextRegion]:
-    """Border regions that are PHI by evidence. Lines of unknown words are PHI by default,
-    not by evidence: they anchor no block."""
-    return [r for r in regions
-            if r.verdict is Verdict.PHI and r.in_border and not r.reason.startswith(PHI_WITHOUT_EVIDENCE)]
+    """Border regions that are PHI by evidence, written across the frame. Lines of unknown
+    words are PHI by default, not by evidence: they anchor no block; a line written up or
+    down an edge has its neighbours beside it, where the search for rows does not look."""
+    return [r for r in regions if r.verdict is Verdict.PHI and r.in_border and not r.vertical
+            and not r.reason.startswith(PHI_WITHOUT_EVIDENCE)]
 
 
 def _adjacent_line(line: Box, other: Box) -> bool:

@@ -32,7 +32,8 @@ def read_leading_label(region: TextRegion, engines, view: np.ndarray, hints: Phi
                        config: PipelineConfig, readings: dict | None = None) -> None:
     """``readings``: what earlier cut-outs of this file read (cine frames repeat their
     overlay over changing anatomy; an identical cut-out is not read twice)."""
-    if (region.verdict is not Verdict.PHI or region.upside_down or not label_end_unread(region, hints)
+    if (region.verdict is not Verdict.PHI or region.upside_down or region.vertical
+            or not label_end_unread(region, hints)
             or _starts_with_a_name(region, hints)):
         return
     readings = {} if readings is None else readings
