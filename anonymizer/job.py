@@ -86,6 +86,7 @@ class TextRegion:
     readings: tuple[str, ...] = ()  # every engine's reading of the box (PHI-bearing too)
     parts: tuple[tuple[Box, str], ...] = ()  # each engine box merged in, with its reading (PHI-bearing)
     upside_down: bool = False  # an engine read it turned half a turn: it runs right to left here
+    label_kept: bool = False  # stage 6 painted from the value on, keeping a leading label
     # Text left for a person: the area a "redact" decision paints, and the frames showing it.
     review_box: Box | None = None
     review_frames: tuple[int, ...] = ()

@@ -145,7 +145,7 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
             continue
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
-        region.redacted_box = box
+        region.redacted_box, region.label_kept = box, starts[id(region)] is not None
     # Text left for a person: what a "redact" decision will paint, measured as stage 6
     # would have painted it, on the frames that show it.
     for region in job.regions:

@@ -1,7 +1,11 @@
-"""After redaction, read each redacted box again; whatever is still legible gets a solid fill.
+"""After redaction, read each redacted line again; whatever is still legible gets a solid fill.
 
-The check runs on a fresh rendering of the redacted stored values (not on the view that
-was redacted from), with the box padded and small text upscaled, by every OCR engine.
+What is read is the whole line that held the value: the painted area and the OCR's box
+of the text together (from the value on, where a leading label was kept). A painted
+area can stop short of the line (its ink measured over changing ground, a glyph's
+tail below the box), and what it left is part of the identifier. The check runs on a
+fresh rendering of the redacted stored values (not on the view that was redacted from),
+with small text upscaled, by every OCR engine.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import numpy as np
 
 from anonymizer.config import PipelineConfig
 from anonymizer.job import Box, FileKind, Job
+from anonymizer.labels import reads_as_label_alone
 from anonymizer.pixels.fill import black_value
 from anonymizer.pixels.rendering import render_dicom_view, render_raster_view
 from ocr.reading import CROP_CONTEXT_PX, read_crop
@@ -83,18 +88,55 @@ def verify_redactions(job: Job, config: PipelineConfig) -> tuple[int, int]:
     refilled = 0
     black = black_value(job.pixels, job.dataset)
     for region in redacted:
-        box = region.redacted_box  # check and refill exactly what stage 6 painted
+        painted = region.redacted_box
+        if region.frame not in views:
+            views[region.frame] = render_frame(job, region.frame)
+        if region.label_kept and not kept_label_reads_as_label(engines, views[region.frame], region, job):
+            region.label_kept = False  # the cut fell inside the value: the whole line goes
+        box = whole_line(region)
         if region.frame not in views:
             views[region.frame] = render_frame(job, region.frame)
         if not legible_text(engines, views[region.frame], box):
             continue
-        frames = np.flatnonzero(job.redaction_mask[:, box.top:box.bottom, box.left:box.right].any(axis=(1, 2)))
+        # Every frame stage 6 painted this value on; the line is refilled there and joins
+        # the mask (what is written back is what the mask covers).
+        frames = np.flatnonzero(job.redaction_mask[:, painted.top:painted.bottom, painted.left:painted.right]
+                                .any(axis=(1, 2)))
         for index in frames:
             target = job.pixels[index, box.top:box.bottom, box.left:box.right]
             if job.kind is FileKind.RASTER and target.ndim == 3:
                 target[..., :3] = 0
             else:
                 target[...] = black
+            job.redaction_mask[index, box.top:box.bottom, box.left:box.right] = True
+        region.redacted_box = box
         views.pop(region.frame, None)
         refilled += 1
     return len(redacted), refilled
+
+
+def kept_label_reads_as_label(engines, image: np.ndarray, region, job: Job) -> bool:
+    """Whether what stage 6 left before the painted value reads as an identifier label
+    and nothing else ("DOB:", not "DOB: 03/"): where a font's spacing misled the cut, the
+    rest of the line is part of the value. Unreadable counts as not a label."""
+    painted, text = region.redacted_box, region.box
+    kept = Box(text.left, text.top, painted.left - text.left, text.height)
+    if kept.width <= 0:
+        return True
+    local, inner = _box_alone(image, kept)
+    try:
+        found = read_crop(engines, local, inner, 3.0 if kept.height < UPSCALE_BELOW_PX else 1.0)
+    except Exception:  # noqa: BLE001 - no reading: fail closed, paint the label too
+        return False
+    readings = [f.text for f in found if _ALNUM.search(f.text) and f.confidence >= LEGIBLE_CONFIDENCE]
+    return bool(readings) and all(reads_as_label_alone(reading, job.phi_hints) for reading in readings)
+
+
+def whole_line(region) -> Box:
+    """The painted area and the text's own box together; from the painted area's left
+    edge on where a leading label was kept (the label stays legible on purpose)."""
+    painted, text = region.redacted_box, region.box
+    left = painted.left if region.label_kept else min(painted.left, text.left)
+    top, bottom = min(painted.top, text.top), max(painted.bottom, text.bottom)
+    right = max(painted.right, text.right)
+    return Box(left, top, right - left, bottom - top)

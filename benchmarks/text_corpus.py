@@ -329,6 +329,34 @@ def header(kind: str, who: dict, rows: int, cols: int, samples: int, frames: int
     return ds
 
 
+COLOUR_INKS = ((255, 255, 0), (0, 255, 0), (0, 255, 255), (255, 255, 255), (255, 128, 0), (0, 0, 0))
+MIN_INK_CONTRAST = 0.4  # luminance between text and its ground: text nobody can read is no test
+
+
+def _luminance(area: np.ndarray) -> float:
+    if area.ndim == 3:
+        area = area @ np.array([0.299, 0.587, 0.114], np.float32)
+    return float(area.mean())
+
+
+def _legible_ink(ground: float, colour: bool, rng: random.Random):
+    """An ink a reader can see on ``ground``: white or black for grey images, one of the
+    console colours (or black) for colour ones."""
+    if colour:
+        inks = [ink for ink in COLOUR_INKS if abs(_luminance(np.array(ink, np.float32) / 255.0) - ground)
+                >= MIN_INK_CONTRAST]
+        return rng.choice(inks or [(0, 0, 0) if ground > 0.5 else (255, 255, 255)])
+    inks = [ink for ink in (1.0, 1.0, 1.0, 0.0) if abs(ink - ground) >= MIN_INK_CONTRAST]
+    return rng.choice(inks or [0.0 if ground > 0.5 else 1.0])
+
+
+def _overlap(spot: tuple[int, int], shape: tuple[int, ...], other: tuple[int, int, int, int], margin: int = 4) -> bool:
+    top, left = spot
+    bottom, right = top + shape[0], left + shape[1]
+    return not (bottom + margin <= other[0] or other[2] + margin <= top or right + margin <= other[1]
+                or other[3] + margin <= left)
+
+
 def make_image(part: Part, index: int, rng: random.Random, out: Path) -> tuple[str, dict]:
     kind = rng.choice(("dicom", "dicom", "dicom-rgb", "png", "jpeg", "us", "cine"))
     long_side = int(round(np.exp(rng.uniform(np.log(240), np.log(3000)))))
@@ -352,6 +380,9 @@ def make_image(part: Part, index: int, rng: random.Random, out: Path) -> tuple[s
     if rng.random() < 0.8:
         blocks.append(("clinical", clinical_lines(rng)))
     used = set()
+    taken: list[tuple[int, int, int, int]] = []  # (top, left, bottom, right) of text already placed
+    if frames > 1:  # the frame counter's place, bottom centre
+        taken.append((rows - 30, cols // 2 - 4, rows, cols // 2 + 70))
     for _, lines in blocks:
         font = rng.choice(part.fonts)
         r = rng.random()
@@ -362,21 +393,28 @@ def make_image(part: Part, index: int, rng: random.Random, out: Path) -> tuple[s
         placements = [p for p in PLACEMENTS if p not in used]
         if orientation in (90, 270):
             placements = [p for p in placements if p in ("left", "right", "top-left", "bottom-right")] or ["left"]
-        placement = rng.choice(placements)
-        used.add(placement)
-        while True:  # a block too large for a small image is written smaller
-            canvas, block_boxes = render_block(lines, font, height, placement.endswith("right"))
-            turned, boxes = rotate(canvas, [b for b, *_ in block_boxes], orientation)
-            spot = place(turned.shape, rows, cols, placement, rng)
-            if spot is not None or height <= 6:
+        spot = None
+        for placement in rng.sample(placements, len(placements)):  # blocks never overlap: no one could read them
+            height_tried = height
+            while True:  # a block too large for a small image is written smaller
+                canvas, block_boxes = render_block(lines, font, height_tried, placement.endswith("right"))
+                turned, boxes = rotate(canvas, [b for b, *_ in block_boxes], orientation)
+                spot = place(turned.shape, rows, cols, placement, rng)
+                if spot is not None or height_tried <= 6:
+                    break
+                height_tried = max(6, int(height_tried * 0.8))
+            if spot is not None and not any(_overlap(spot, turned.shape, other) for other in taken):
+                height = height_tried
                 break
-            height = max(6, int(height * 0.8))
+            spot = None
         if spot is None:
             continue
+        used.add(placement)
         top, left = spot
-        ink = (rng.choice(((255, 255, 0), (0, 255, 0), (0, 255, 255), (255, 255, 255), (255, 128, 0)))
-               if colour else rng.choice((1.0, 1.0, 1.0, 0.0)))
+        taken.append((top, left, top + turned.shape[0], left + turned.shape[1]))
         backed = rng.random() < 0.3  # text on a dark box, as many consoles write it
+        ground = 0.0 if backed else _luminance(base[top:top + turned.shape[0], left:left + turned.shape[1]])
+        ink = _legible_ink(ground, colour, rng)
         layers.append((turned, top, left, ink, backed))
         for box, (_, text, tkind, cls) in zip(boxes, block_boxes, strict=True):
             if box[2] == 0:
@@ -393,9 +431,6 @@ def make_image(part: Part, index: int, rng: random.Random, out: Path) -> tuple[s
             area = image[top:top + canvas.shape[0], left:left + canvas.shape[1]]
             if backed:
                 area[...] = 0.0
-            ground = float(base[top:top + canvas.shape[0], left:left + canvas.shape[1]].mean())
-            if not colour and (backed or ground < 0.45):
-                ink = 1.0  # dark text is written on light ground only: text nobody can see is no test
             value = np.array(ink, np.float32) / 255.0 if colour else float(ink)
             area[...] = area * (1 - alpha) + value * alpha
         images.append(image)

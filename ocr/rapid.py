@@ -75,6 +75,19 @@ def _normalise_by_table(detector) -> None:
     detector.get_preprocess = get_preprocess
 
 
+class _Delegate:
+    """Calls go through ``call``; everything else (sessions, thresholds) is the wrapped object's."""
+
+    def __init__(self, wrapped, call) -> None:
+        self._wrapped, self._call = wrapped, call
+
+    def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._wrapped, name)
+
+
 def _record_turns(ocr) -> None:
     """PP-OCR's direction classifier turns a crop it judges upside down before reading it;
     which ones it turned is kept with each reading (its last element), so that stage 6
@@ -82,19 +95,19 @@ def _record_turns(ocr) -> None:
     own_cls, own_rec = ocr.text_cls, ocr.text_rec
     turned: list[bool] = []
 
-    def text_cls(images):
+    def classify(images):
         out, results, elapsed = own_cls(images)
         threshold = getattr(own_cls, "cls_thresh", 0.9)
         turned[:] = ["180" in str(label) and float(score) > threshold for label, score in results]
         return out, results, elapsed
 
-    def text_rec(images, *args, **kwargs):
+    def recognise(images, *args, **kwargs):
         results, elapsed = own_rec(images, *args, **kwargs)
         flags = list(turned) if len(turned) == len(results) else [False] * len(results)
         turned.clear()
         return [(*result, flag) for result, flag in zip(results, flags, strict=True)], elapsed
 
-    ocr.text_cls, ocr.text_rec = text_cls, text_rec
+    ocr.text_cls, ocr.text_rec = _Delegate(own_cls, classify), _Delegate(own_rec, recognise)
 
 
 class RapidOcrEngine:

@@ -144,13 +144,16 @@ def test_pp_ocr_runs_with_onnx_runtimes_memory_arena_and_threads_as_asked():
 
     for threads in (None, 1):
         engine = RapidOcrEngine(threads)
-        for session in (engine._ocr.text_det.infer.session, engine._ocr.text_rec.session.session):
+        for session in (engine._ocr.text_det.infer.session, engine._ocr.text_rec.session.session,
+                        engine._ocr.text_cls.infer.session):
             options = session.get_session_options()
             assert options.enable_cpu_mem_arena
             assert options.intra_op_num_threads == (threads or 0)
         line = np.zeros((48, 220, 3), dtype=np.uint8)
         cv2.putText(line, "CHEST PA", (10, 34), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
         assert [b.text for b in engine.read_line(line)] == ["CHEST PA"]  # and it still reads
+        upside_down = np.ascontiguousarray(np.rot90(np.pad(line, ((40, 40), (40, 40), (0, 0))), 2))
+        assert [(b.text, b.upside_down) for b in engine.read(upside_down)] == [("CHEST PA", True)]
 
 
 def test_pp_ocr_detector_input_through_the_table_is_rapidocrs_own_to_the_last_bit():

@@ -28,7 +28,10 @@ PHI_PATTERNS: dict[str, re.Pattern[str]] = {
 
 # Words that announce an identifier; the text after them is PHI.
 PHI_LABELS = re.compile(
-    r"\b(NAME|PATIENT|PAT|DOB|D\.O\.B|BIRTH|BORN|AGE|MRN|MR#|ID|ACC|ACCESSION|SSN|ADDRESS|PHONE|TEL)\b\s*[:#.]?",
+    r"\b(NAME|PATIENT|PAT|DOB|D\.O\.B|BIRTH|BORN|AGE|MRN|MR#|ID|ACC|ACCESSION|SSN|ADDRESS|PHONE|TEL"
+    # Staff are identifiers too (PS3.15 removes the physicians' and operators' names); a
+    # title before a name only with its period: DR alone is the modality.
+    r"|REF|REFERRING|PHYSICIAN|OPERATOR|DR(?=\.))\b\s*[:#.]?",
     re.IGNORECASE,
 )
 
