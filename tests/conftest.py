@@ -72,3 +72,21 @@ def read_text_in_box(image: np.ndarray, left: int, top: int, width: int, height:
     crop = cv2.copyMakeBorder(crop, 20, 20, 20, 20, cv2.BORDER_REPLICATE)
     engines, _ = load_engines(("rapidocr", "tesseract"), None)
     return " ".join(box.text for engine in engines for box in engine.read(crop))
+
+
+def central_text_dicom(folder: Path, text: str) -> Path:
+    """folder/central.dcm: pydicom's 484x300 MR with ``text`` burned into its middle, far
+    from every edge, in the stored values."""
+    import cv2
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    source = pydicom.dcmread(get_testdata_file("examples_overlay.dcm", download=False))
+    pixels = source.pixel_array.copy()
+    canvas = np.zeros(pixels.shape, np.uint8)
+    cv2.putText(canvas, text, (150, 160), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
+    pixels[canvas > 0] = pixels.max()
+    source.PixelData = pixels.astype(source.pixel_array.dtype).tobytes()
+    folder.mkdir(parents=True, exist_ok=True)
+    source.save_as(folder / "central.dcm")
+    return folder / "central.dcm"

@@ -12,8 +12,7 @@ import cv2
 import numpy as np
 import pydicom
 import pytest
-from conftest import REPO, TEST_KEY
-from pydicom.data import get_testdata_file
+from conftest import REPO, TEST_KEY, central_text_dicom
 
 from anonymizer.config import PipelineConfig
 from anonymizer.pipeline import run_file
@@ -22,17 +21,9 @@ NAME = "JOHN SMITHSON"
 
 
 def central_name(tmp_path: Path) -> Path:
-    """pydicom's 484x300 MR with a name of unknown words burned in its middle: no header
-    value, label or pattern speaks for it, so a person has to decide."""
-    source = pydicom.dcmread(get_testdata_file("examples_overlay.dcm", download=False))
-    pixels = source.pixel_array.copy()
-    canvas = np.zeros(pixels.shape, np.uint8)
-    cv2.putText(canvas, NAME, (150, 160), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
-    pixels[canvas > 0] = pixels.max()
-    source.PixelData = pixels.astype(source.pixel_array.dtype).tobytes()
-    (tmp_path / "in").mkdir()
-    source.save_as(tmp_path / "in" / "central.dcm")
-    return tmp_path / "in" / "central.dcm"
+    """A name of unknown words in the middle of an MR: no header value, label or pattern
+    speaks for it, so a person has to decide."""
+    return central_text_dicom(tmp_path / "in", NAME)
 
 
 def review_cli(*args: str) -> subprocess.CompletedProcess:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pydicom
+from conftest import TEST_KEY, central_text_dicom
 from pydicom.data import get_testdata_file
 
 from anonymizer.config import PipelineConfig
 from anonymizer.pipeline import run_file
-from conftest import TEST_KEY
 
 CT_SMALL = Path(get_testdata_file("CT_small.dcm", download=False))
 
@@ -41,15 +39,7 @@ def test_unscanned_pixels_the_equipment_declared_clean_stay_declared(tmp_path):
 
 
 def central_text(tmp_path: Path, text: str) -> Path:
-    """pydicom's 484x300 MR with ``text`` burned into the middle, far from every edge."""
-    source = pydicom.dcmread(get_testdata_file("examples_overlay.dcm", download=False))
-    pixels = source.pixel_array.copy()
-    canvas = np.zeros(pixels.shape, np.uint8)
-    cv2.putText(canvas, text, (150, 160), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
-    pixels[canvas > 0] = pixels.max()
-    source.PixelData = pixels.astype(source.pixel_array.dtype).tobytes()
-    source.save_as(tmp_path / "central.dcm")
-    return tmp_path / "central.dcm"
+    return central_text_dicom(tmp_path, text)
 
 
 def test_text_left_for_review_is_declared(tmp_path):
