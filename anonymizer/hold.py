@@ -49,6 +49,7 @@ class HeldBox:
     width: int
     height: int
     reason: str
+    rule: str = ""  # the rule of anonymizer/text_rules.py that left it for a person
     decision: Decision = Decision.PENDING
 
     @property

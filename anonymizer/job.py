@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pydicom import Dataset
 
     from anonymizer.leak_check import SealedValue
+    from anonymizer.text_rules import Reason
 
 
 class FileKind(str, Enum):
@@ -80,7 +81,9 @@ class TextRegion:
     engines: tuple[str, ...]
     frame: int
     verdict: Verdict = Verdict.REVIEW
-    reason: str = ""
+    reason: Reason | None = None
+    # Each decision on the region in turn: (rule, verdict, reason), from text_rules.decide.
+    trace: list[tuple[str, Verdict, Reason]] = field(default_factory=list)
     in_border: bool = False
     redacted_box: Box | None = None  # the area stage 6 painted (grown along the line, padded)
     readings: tuple[str, ...] = ()  # every engine's reading of the box (PHI-bearing too)

@@ -8,16 +8,18 @@ anatomy, and OCR reads texture there as words no list knows.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from anonymizer.config import PipelineConfig
 from anonymizer.job import Box, FileKind, Job, TextRegion, Verdict
 from anonymizer.labels import value_start
 from anonymizer.overlay_planes import clean_overlay_planes
-from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, PHI_WITHOUT_EVIDENCE
 from anonymizer.pixel_rules import known_areas
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
 from anonymizer.text_ink import blank_columns_at_ends, grey_view, ink_extent, ink_off_the_line, text_ink_columns
+from anonymizer.text_rules import Reason, decide
 from anonymizer.verification import verify_redactions
 
 # A frame "shows" a region found on another frame when the 8-bit view of the box differs
@@ -45,7 +47,7 @@ def should_redact(region: TextRegion, config: PipelineConfig) -> bool:
         return False
     if region.in_border or config.scope == "everywhere":
         return True
-    return config.scope == "evidence" and not region.reason.startswith(PHI_WITHOUT_EVIDENCE)
+    return config.scope == "evidence" and region.reason is not None and region.reason.evidence
 
 
 # OCR boxes can stop short of a line's first or last characters (a missed "MR" before an
@@ -102,11 +104,10 @@ def _painted_box(view: np.ndarray, region: TextRegion, start: int | None, kept: 
     return grown if grown.width > 0 else None
 
 
-LABEL_ALONE = "an identifier label alone, nothing after it to paint"
 # Text kept on purpose stops a PHI box's growth: what growth is for is ink the OCR
 # missed, and this ink it read and judged. Not single characters or shapes judged not
 # text: a surname's first letter boxed alone ("K" of KOWALSKI) must still be covered.
-KEPT_TEXT_REASONS = (CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE)
+KEPT_TEXT_REASONS = (Reason.CLINICAL_VOCABULARY, Reason.PART_OF_CLINICAL_LINE)
 
 
 def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
@@ -141,7 +142,7 @@ def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:
     for region in to_paint:
         box = area_to_paint(region, starts[id(region)])
         if box is None:
-            region.verdict, region.reason = Verdict.SAFE, LABEL_ALONE
+            decide(region, Verdict.SAFE, Reason.LABEL_ALONE)
             continue
         for index in frames_showing(job, region, box):
             mask[index, box.top:box.bottom, box.left:box.right] = True
@@ -264,6 +265,8 @@ def redact(job: Job, config: PipelineConfig) -> None:
     job.report.regions_review = review
     job.report.review_boxes = [review_box_record(number, region) for number, region in enumerate(held, 1)]
     job.report.pixels_changed = job.pixels_changed
+    decided = Counter(region.reason.rule for region in job.regions if region.reason is not None)
+    job.report.stages.append("rules: " + ", ".join(f"{rule} {count}" for rule, count in sorted(decided.items())))
     fill = "solid" if _uses_solid_fill(job, config) else "TELEA inpainting"
     job.report.stages.append(f"redact: {redacted} region(s) by {fill}, {review} central left for review; "
                              f"{verified} verified by re-reading, {refilled} refilled solid")
@@ -274,4 +277,5 @@ def review_box_record(number: int, region: TextRegion) -> dict:
     frames, and why; never the text read."""
     box = region.review_box or region.box
     return {"number": number, "frame": region.frame, "frames": list(region.review_frames or (region.frame,)),
-            "left": box.left, "top": box.top, "width": box.width, "height": box.height, "reason": region.reason}
+            "left": box.left, "top": box.top, "width": box.width, "height": box.height,
+            "reason": region.reason.value if region.reason else "", "rule": region.reason.rule if region.reason else ""}

@@ -31,11 +31,11 @@ from anonymizer.pixels.encoding import write_back
 from anonymizer.redaction import apply_mask
 from anonymizer.reporting import append_record
 from anonymizer.saving import JPEG_QUALITY
+from anonymizer.text_rules import Reason
 from anonymizer.validation import validate
 from anonymizer.verification import verify_redactions
 
 AUDIT_NAME = "decisions.jsonl"
-REVIEWER_DECISION = "a reviewer decided to redact it"
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def _released_bytes(held: Path, record: HeldFile, config: PipelineConfig) -> tup
         apply_mask(job, mask, config)
         job.redaction_mask, job.pixels_changed = mask, True
         job.regions = [TextRegion(box=box.box, text="", confidence=1.0, engines=(), frame=box.frame,
-                                  verdict=Verdict.PHI, reason=REVIEWER_DECISION, redacted_box=box.box)
+                                  verdict=Verdict.PHI, reason=Reason.REVIEWER_REDACT, redacted_box=box.box)
                        for box in to_paint]
         _, refilled = verify_redactions(job, config)
     if job.kind is FileKind.RASTER:

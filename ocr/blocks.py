@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 
 from anonymizer.job import Box, TextRegion, Verdict
-from anonymizer.phi.classify import PHI_WITHOUT_EVIDENCE
 from anonymizer.text_ink import (
     INK_CONTRAST,
     MAX_TEXT_COVERAGE,
@@ -30,9 +29,9 @@ from anonymizer.text_ink import (
     line_background,
     text_polarity,
 )
+from anonymizer.text_rules import Reason, decide
 
-UNREAD_LINE = "unread line in a block of identifier lines"
-GARBLED_LINE = "line in a block of identifier lines that only a re-read made clinical"
+UNREAD_LINE, GARBLED_LINE = Reason.UNREAD_LINE, Reason.GARBLED_LINE
 # The next line starts within this many text heights of the read one; lines of a block
 # are this alike in height; a word space is narrower than a text height.
 MAX_LINE_GAP_HEIGHTS = 1.0
@@ -66,7 +65,8 @@ def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion
                                         for box in taken):
                 continue
             region = TextRegion(box=candidate, text="", confidence=0.0, engines=(), frame=frame,
-                                verdict=Verdict.PHI, reason=UNREAD_LINE, in_border=seed.in_border)
+                                in_border=seed.in_border)
+            decide(region, Verdict.PHI, UNREAD_LINE)
             found.append(region)
             taken.append(candidate)
             seeds.append(region)
@@ -85,7 +85,7 @@ def garbled_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegio
         line = ink_extent(grey, seeds.pop(0).box)
         for key, (region, extent) in list(candidates.items()):
             if _adjacent_line(line, extent):
-                region.verdict, region.reason = Verdict.PHI, GARBLED_LINE
+                decide(region, Verdict.PHI, GARBLED_LINE)
                 del candidates[key]
                 seeds.append(region)
 
@@ -95,7 +95,7 @@ def _identifier_lines(regions: list[TextRegion]) -> list[TextRegion]:
     words are PHI by default, not by evidence: they anchor no block; a line written up or
     down an edge has its neighbours beside it, where the search for rows does not look."""
     return [r for r in regions if r.verdict is Verdict.PHI and r.in_border and not r.vertical
-            and not r.reason.startswith(PHI_WITHOUT_EVIDENCE)]
+            and r.reason is not None and r.reason.evidence]
 
 
 def _adjacent_line(line: Box, other: Box) -> bool:

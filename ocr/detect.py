@@ -8,10 +8,11 @@ from anonymizer.border import outside_regions, touches_border, ultrasound_region
 from anonymizer.config import PipelineConfig
 from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import Job, TextRegion, Verdict
-from anonymizer.phi.classify import CLINICAL_VOCABULARY, PART_OF_CLINICAL_LINE, alnum_count, classify_region
+from anonymizer.phi.classify import alnum_count, classify_region
 from anonymizer.phi.ner import ner_model_dir
 from anonymizer.redaction import should_redact
 from anonymizer.text_ink import grey_view
+from anonymizer.text_rules import Reason, decide
 from ocr.blocks import garbled_lines_of_identifier_blocks, unread_lines_of_identifier_blocks
 from ocr.label_reading import read_leading_label
 from ocr.merge import merge_boxes, word_in_line
@@ -84,7 +85,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
                 or outside_regions(merged.box, regions_of_interest),
             )
             classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
-            if region.reason.startswith(UNRECOGNISED):
+            if region.reason is Reason.UNRECOGNISED:
                 reread(region, engines, job, config)
                 if region.verdict is Verdict.SAFE:
                     kept_by_reread.append(region)
@@ -118,13 +119,13 @@ def keep_fragments_of_clinical_lines(regions: list[TextRegion]) -> None:
     "RAX". The merge judges overlapping boxes the same way (a region is safe when wholly
     safe readings cover each of its readings); these escaped it by a box taller than the
     line, or by a reading that only the re-read got right. Evidence is never overruled."""
-    lines = [r for r in regions if r.verdict is Verdict.SAFE and r.reason == CLINICAL_VOCABULARY]
+    lines = [r for r in regions if r.verdict is Verdict.SAFE and r.reason is Reason.CLINICAL_VOCABULARY]
     for region in regions:
-        if region.verdict is not Verdict.PHI or not region.reason.startswith(UNRECOGNISED):
+        if region.verdict is not Verdict.PHI or region.reason is not Reason.UNRECOGNISED:
             continue
         if any(word_in_line(region.box, text, line.box, line.readings) is not None
                for line in lines for text in region.readings):
-            region.verdict, region.reason = Verdict.SAFE, PART_OF_CLINICAL_LINE
+            decide(region, Verdict.SAFE, Reason.PART_OF_CLINICAL_LINE)
 
 
 # Words no list knows are most often small clinical words misread ("SUPINE" as "NEEE").
@@ -132,7 +133,6 @@ def keep_fragments_of_clinical_lines(regions: list[TextRegion]) -> None:
 # close their letters), Tesseract reading it as one line; if a reading is wholly known
 # vocabulary and no reading carries evidence, the box is clinical text. Names stay
 # unknown either way.
-UNRECOGNISED = "unrecognised"
 REREAD_SCALE_SMALL, REREAD_SCALE, SMALL_TEXT_PX = 3.0, 1.5, 40
 
 
@@ -145,7 +145,7 @@ def reread(region: TextRegion, engines, job: Job, config: PipelineConfig) -> Non
         return
     legible = [b for b in extra if b.confidence >= config.confidence and b.text.strip()]
     if unconfirmed(region, legible):
-        region.verdict, region.reason = Verdict.SAFE, NOT_TEXT
+        decide(region, Verdict.SAFE, Reason.NOT_TEXT)
     elif legible:
         region.readings = region.readings + tuple(b.text for b in legible)
         classify_region(region, job.phi_hints, config.text_policy, ner_model_dir(config.ner_model))
@@ -155,7 +155,6 @@ def reread(region: TextRegion, engines, job: Job, config: PipelineConfig) -> Non
 # character is read again enlarged (as it is, thinned, or as a one-line label), is a
 # shape in the anatomy, not text ("Vil" on a J2K knee, where Tesseract's line mode
 # reads a "v"); three characters could not identify anyone even if they were.
-NOT_TEXT = "not text: at most one character read again on the enlarged box"
 MAX_UNCONFIRMED_CHARACTERS = 3
 MIN_CONFIRMING_CHARACTERS = 2
 

@@ -10,6 +10,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from anonymizer.job import Box, TextRegion, Verdict
+from anonymizer.text_rules import Reason
 from ocr.blocks import GARBLED_LINE, UNREAD_LINE, garbled_lines_of_identifier_blocks, unread_lines_of_identifier_blocks
 
 LINES = ("KOWALSKI ANNA", "DOB: 07/13/1980", "MRN 4415086")
@@ -31,7 +32,7 @@ def _ct_with_block(lines=LINES) -> tuple[np.ndarray, list[Box]]:
     return view, boxes
 
 
-def _region(box: Box, verdict=Verdict.PHI, reason="matches a header date") -> TextRegion:
+def _region(box: Box, verdict=Verdict.PHI, reason=Reason.HEADER_DATE) -> TextRegion:
     return TextRegion(box=box, text="", confidence=0.9, engines=("rapidocr",), frame=0,
                       verdict=verdict, reason=reason, in_border=True)
 
@@ -65,7 +66,7 @@ def test_no_line_is_added_without_an_identifier_beside_it_or_over_read_or_non_te
         regions += [_region(name, Verdict.SAFE, "clinical or technical vocabulary"),
                     _region(mrn, Verdict.SAFE, "clinical or technical vocabulary")]
     elif why == "no evidence in the read line":
-        regions = [_region(date, reason="unrecognised words (redacted unless known safe)")]
+        regions = [_region(date, reason=Reason.UNRECOGNISED)]
     else:
         view[:date.top - 2] = 0
         view[date.bottom + 2:] = 0

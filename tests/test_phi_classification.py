@@ -8,6 +8,7 @@ from anonymizer.job import PhiHints, Verdict
 from anonymizer.phi.allow_list import all_tokens_safe, is_safe_token
 from anonymizer.phi.classify import classify_text
 from anonymizer.phi.dates import date_renderings
+from anonymizer.text_rules import Reason
 
 HINTS = PhiHints(names={"KAUFMAN", "SCOTT", "KAUFMAN SCOTT"}, identifiers={"PAT-77812", "A1234567"},
                  dates={"19430722", "20120309"}, institutions={"Springfield General Hospital"})
@@ -67,9 +68,9 @@ def test_ner_model_loads_offline_and_counts_as_evidence(tmp_path):
     groups = identifying_entities("seen by tomasz", model_dir)
     assert groups and set(groups) == {"PER"}
     verdict, why = classify_text("tomasz", PhiHints(), "phi", ner_model=model_dir)
-    assert verdict is Verdict.PHI and why == "NER: PER"
+    assert verdict is Verdict.PHI and why is Reason.NER_ENTITY
     verdict, why = classify_text("supine", PhiHints(), "phi", ner_model=model_dir)
-    assert why == "NER: PER"  # the model overrides the allow-list: evidence comes first
+    assert why is Reason.NER_ENTITY  # the model overrides the allow-list: evidence comes first
 
 
 def test_near_matches_of_clinical_words_are_safe_but_names_are_not():
@@ -111,9 +112,9 @@ def test_letters_one_by_one_carry_no_weight_against_another_readings_words():
     """A re-read at 4x made "S e" of an MRN value that PP-OCR read as "MWINrSA2": it is
     no vocabulary, so the box stays unknown and is redacted (the benchmark lost an MRN)."""
     from anonymizer.job import Box, TextRegion
-    from anonymizer.phi.classify import TOO_SHORT, classify_region
+    from anonymizer.phi.classify import classify_region
 
-    assert classify_text("S e", PhiHints(), "phi") == (Verdict.SAFE, TOO_SHORT)
+    assert classify_text("S e", PhiHints(), "phi") == (Verdict.SAFE, Reason.TOO_SHORT)
     assert classify_text("L R", PhiHints(), "phi")[0] is Verdict.SAFE  # markers stay safe
     region = TextRegion(box=Box(6, 257, 77, 17), text="MWINrSA2", confidence=0.9, engines=("rapidocr",),
                         frame=0, readings=("MWINrSA2", "7342", "S e"))
@@ -205,3 +206,23 @@ def test_a_reading_of_a_common_name_is_not_spoken_for_by_another_engines_clinica
     for name, word in (("PARKER", "MARKER"), ("NORMAN", "NORMAL"), ("BLAIR", "FLAIR")):
         assert is_safe_token(word) and verdict(name, word) is Verdict.PHI, name
     assert verdict("SUPENE", "SUPINE") is Verdict.SAFE
+
+
+def test_the_readme_lists_the_rules_as_the_code_orders_them():
+    from conftest import REPO
+
+    from anonymizer.text_rules import RULE_NAMES, Reason, rules_table
+
+    assert rules_table() in (REPO / "README.md").read_text()
+    assert {reason.rule for reason in Reason} <= RULE_NAMES  # every reason belongs to a rule
+
+
+def test_each_decision_leaves_a_trace_naming_its_rule():
+    from anonymizer.job import Box, TextRegion
+    from anonymizer.phi.classify import classify_region
+
+    region = TextRegion(box=Box(0, 0, 80, 16), text="DOB 03/14/1951", confidence=0.9, engines=("rapidocr",),
+                        frame=0, readings=("DOB 03/14/1951",), parts=((Box(0, 0, 80, 16), "DOB 03/14/1951"),))
+    classify_region(region, PhiHints(), "phi")
+    assert region.trace == [("readings-combined", Verdict.PHI, Reason.IDENTIFIER_LABEL)]
+    assert region.reason.evidence and region.reason.rule == "identifier-label"

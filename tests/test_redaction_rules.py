@@ -81,7 +81,7 @@ def test_icons_too_small_to_hold_text_are_left_as_they_are(tmp_path, config):
 def test_padding_stops_at_clinical_text_on_the_next_line(tmp_path, config):
     from pydicom.data import get_testdata_file
 
-    from anonymizer.phi.classify import CLINICAL_VOCABULARY
+    from anonymizer.text_rules import Reason
 
     # An ultrasound screen: its lines have 2 px between them. "MSCSKEL" sits under a line
     # of unknown words ("3cm3cm M12L" misread), whose 5 px padding painted its letters' tops.
@@ -89,7 +89,7 @@ def test_padding_stops_at_clinical_text_on_the_next_line(tmp_path, config):
     job = run(source, tmp_path, config)
     before = pydicom.dcmread(source).pixel_array.astype(int)
     after = pydicom.dcmread(job.output_path).pixel_array.astype(int)
-    kept = [r for r in job.regions if r.reason == CLINICAL_VOCABULARY and r.box.top < 60]
+    kept = [r for r in job.regions if r.reason is Reason.CLINICAL_VOCABULARY and r.box.top < 60]
     assert kept
     for region in kept:
         b = region.box  # its first row holds the bottom of the icon above ("M12L" boxed)
@@ -380,19 +380,19 @@ def test_a_label_read_alone_is_kept_and_the_value_after_it_painted():
 
 def test_a_box_of_unknown_words_within_a_clinical_line_is_that_line_but_evidence_stays():
     from anonymizer.job import Box, TextRegion, Verdict
-    from anonymizer.phi.classify import CLINICAL_VOCABULARY
+    from anonymizer.text_rules import Reason
     from ocr.detect import keep_fragments_of_clinical_lines
 
     def region(box, readings, verdict, reason):
         return TextRegion(box=box, text=readings[0], confidence=0.9, engines=("tesseract",), frame=0,
                           verdict=verdict, reason=reason, readings=readings)
 
-    line = region(Box(385, 487, 125, 19), ("T2 FLAIRAX",), Verdict.SAFE, CLINICAL_VOCABULARY)
+    line = region(Box(385, 487, 125, 19), ("T2 FLAIRAX",), Verdict.SAFE, Reason.CLINICAL_VOCABULARY)
     # MR_small_RLE_4 of the pixel benchmark: "AX" boxed apart, taller than the line.
-    fragment = region(Box(464, 485, 44, 27), ("RIAXS", "RAX"), Verdict.PHI, "unrecognised words (redacted unless known safe)")
-    name = region(Box(440, 485, 60, 27), ("KOWALSKI",), Verdict.PHI, "unrecognised words (redacted unless known safe)")
-    matched = region(Box(464, 485, 44, 27), ("RAX",), Verdict.PHI, "matches a header name")
-    elsewhere = region(Box(464, 440, 44, 27), ("RAX",), Verdict.PHI, "unrecognised words (redacted unless known safe)")
+    fragment = region(Box(464, 485, 44, 27), ("RIAXS", "RAX"), Verdict.PHI, Reason.UNRECOGNISED)
+    name = region(Box(440, 485, 60, 27), ("KOWALSKI",), Verdict.PHI, Reason.UNRECOGNISED)
+    matched = region(Box(464, 485, 44, 27), ("RAX",), Verdict.PHI, Reason.HEADER_NAME)
+    elsewhere = region(Box(464, 440, 44, 27), ("RAX",), Verdict.PHI, Reason.UNRECOGNISED)
     keep_fragments_of_clinical_lines([line, fragment, name, matched, elsewhere])
     assert fragment.verdict is Verdict.SAFE
     assert name.verdict is Verdict.PHI, "a word the line's reading does not hold"

@@ -1,10 +1,10 @@
 """Give each text region a verdict (phi or safe) and a reason that names no value.
 
-Evidence, strongest first: a fuzzy match with a header value captured before scrubbing;
-an identifier label (NAME:, DOB, MRN, ...); a PHI pattern (dates, times, long digit
-runs, ID-like tokens, phones, e-mail); an optional NER model. Without evidence:
---text-policy phi keeps a box only when every token is known safe (allow-list,
-technique values with units, short numbers); --text-policy all redacts every box.
+The reading rules of anonymizer/text_rules.py, in their order: too short; evidence,
+strongest first (a fuzzy match with a header value captured before scrubbing, an
+identifier label, a PHI pattern, an optional NER model); --text-policy all; clinical
+vocabulary (every token known safe: allow-list, technique values with units, short
+numbers); else unknown words. Then readings-combined judges the box from all of them.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from anonymizer.job import Box, PhiHints, TextRegion, Verdict
 from anonymizer.phi.allow_list import all_tokens_safe, common_names, is_safe_token, normalised_word, tokens
 from anonymizer.phi.fuzzy import header_match
 from anonymizer.phi.patterns import PHI_LABELS, find_patterns
+from anonymizer.text_rules import HEADER_REASONS, PATTERN_REASONS, Reason, decide
 
 # One letter or digit identifies no one; markers such as "L" or "R" are clinical.
 MIN_IDENTIFYING_CHARACTERS = 2
-TOO_SHORT = "too short to identify anyone"
-CLINICAL_VOCABULARY = "clinical or technical vocabulary"
-PART_OF_CLINICAL_LINE = "part of a line read as clinical or technical vocabulary"  # stage 5, ocr/detect.py
 
 
 def alnum_count(text: str) -> int:
@@ -37,46 +35,41 @@ def alnum_upper(text: str) -> str:
     return "".join(c for c in text.upper() if c.isalnum())
 
 
-def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> str | None:
+def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> Reason | None:
     kind = header_match(text, hints)
     if kind:
-        return f"matches a header {kind}"
+        return HEADER_REASONS[kind]
     if PHI_LABELS.search(text):
-        return "identifier label"
+        return Reason.IDENTIFIER_LABEL
     found = find_patterns(text)
     if found:
-        return f"{found[0][0]} pattern"
+        return PATTERN_REASONS[found[0][0]]
     if ner_model is not None:
         from anonymizer.phi.ner import identifying_entities
 
-        groups = identifying_entities(text, ner_model)
-        if groups:
-            return f"NER: {groups[0]}"
+        if identifying_entities(text, ner_model):
+            return Reason.NER_ENTITY
     return None
 
 
 def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | None = None,
-                  confirmed: frozenset[str] = frozenset()) -> tuple[Verdict, str]:
+                  confirmed: frozenset[str] = frozenset()) -> tuple[Verdict, Reason]:
     """``confirmed``: words read exactly so by more than one reading of the region, which
     count as vocabulary only as they stand, never as a misread of a vocabulary word."""
     if alnum_count(text) < MIN_IDENTIFYING_CHARACTERS:
-        return Verdict.SAFE, TOO_SHORT
+        return Verdict.SAFE, Reason.TOO_SHORT
     reason = evidence(text, hints, ner_model)
     if reason:
         return Verdict.PHI, reason
     if policy == "all":
-        return Verdict.PHI, "text policy all: every text is redacted"
+        return Verdict.PHI, Reason.POLICY_ALL
     if all(alnum_count(token) <= 1 for token in tokens(text)):
         # Letters one by one ("S e", "I m:T:") are what a re-read makes of texture or of
         # an ID it cannot read: no word, so no weight against another reading's words.
-        return Verdict.SAFE, TOO_SHORT
+        return Verdict.SAFE, Reason.TOO_SHORT
     if all_tokens_safe(text, confirmed):
-        return Verdict.SAFE, CLINICAL_VOCABULARY
-    return Verdict.PHI, "unrecognised words (redacted unless known safe)"
-
-
-# Reasons of PHI verdicts given by default, not by evidence (no value, pattern or label).
-PHI_WITHOUT_EVIDENCE = ("unrecognised", "text policy")
+        return Verdict.SAFE, Reason.CLINICAL_VOCABULARY
+    return Verdict.PHI, Reason.UNRECOGNISED
 
 
 def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model: Path | None = None) -> None:
@@ -89,12 +82,12 @@ def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model:
     boxed = _readings_with_boxes(region)
     confirmed = _words_read_twice([text for _, text in boxed])
     verdicts = [(classify_text(text, hints, policy, ner_model, confirmed), box, text) for box, text in boxed]
-    evidence_found = [v for v, _, _ in verdicts if v[0] is Verdict.PHI and not v[1].startswith(PHI_WITHOUT_EVIDENCE)]
+    evidence_found = [v for v, _, _ in verdicts if v[0] is Verdict.PHI and v[1].evidence]
     if evidence_found:
-        region.verdict, region.reason = evidence_found[0]
+        decide(region, *evidence_found[0], by="readings-combined")
         return
     # A reading too short to identify says nothing when another engine read more.
-    substantial = [v for v in verdicts if v[0][1] != TOO_SHORT] or verdicts
+    substantial = [v for v in verdicts if v[0][1] is not Reason.TOO_SHORT] or verdicts
     safe = [v for v in substantial if v[0][0] is Verdict.SAFE]
     unsafe = [v for v in substantial if v[0][0] is not Verdict.SAFE]
     # Readings that agree on a word one letter from vocabulary ("PARKER" read twice, ~
@@ -109,9 +102,9 @@ def classify_region(region: TextRegion, hints: PhiHints, policy: str, ner_model:
     names_read = any(normalised_word(token) in common_names() for _, _, text in unsafe for token in tokens(text))
     if safe and not near_vocabulary and not names_read and all(
             _spoken_for(box, text, safe, agreed_unknown) for _, box, text in unsafe):
-        region.verdict, region.reason = safe[0][0]
+        decide(region, *safe[0][0], by="readings-combined")
         return
-    region.verdict, region.reason = unsafe[0][0]
+    decide(region, *unsafe[0][0], by="readings-combined")
 
 
 def _words_read_twice(readings: list[str]) -> frozenset[str]:
@@ -139,7 +132,7 @@ COVERING_SHARE = 0.8
 SPEAKING_SIMILARITY = 50
 
 
-def _spoken_for(box: Box, text: str, safe: list[tuple[tuple[Verdict, str], Box, str]],
+def _spoken_for(box: Box, text: str, safe: list[tuple[tuple[Verdict, Reason], Box, str]],
                 agreed_unknown: frozenset[str]) -> bool:
     """``agreed_unknown``: words readings agree on that are not vocabulary as they stand."""
     holds_agreed = any(normalised_word(token) in agreed_unknown for token in tokens(text))
