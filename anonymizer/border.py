@@ -7,18 +7,20 @@ SequenceOfUltrasoundRegions, anything outside every region is annotation area to
 from __future__ import annotations
 
 from anonymizer.job import Box, Job
+from anonymizer.text_policy import text_policy
 
 # Annotation areas reach about a fifth of the way in (a name and birth date 150 px above
 # the bottom of a 2022 px radiograph; a 512 px frame's 100 px corner blocks): the band
-# scales with the image unless --margin fixes it in pixels.
-BAND_FRACTION = 0.2
+# (the text policy's border.band_fraction) scales with the image unless --margin fixes it
+# in pixels.
 
 
 def band_widths(rows: int, cols: int, margin: int | None) -> tuple[int, int]:
     """(rows, columns) of the band along the top and bottom, and along the sides."""
     if margin is not None:
         return margin, margin
-    return round(BAND_FRACTION * rows), round(BAND_FRACTION * cols)
+    fraction = text_policy().band_fraction
+    return round(fraction * rows), round(fraction * cols)
 
 
 def touches_border(box: Box, rows: int, cols: int, margin: int | None) -> bool:

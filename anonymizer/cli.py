@@ -33,6 +33,15 @@ class DefaultCommandGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
+def _print_text_policy(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from anonymizer.text_policy import shipped_text
+
+    click.echo(shipped_text(), nl=False)
+    ctx.exit(0)
+
+
 def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
@@ -68,6 +77,11 @@ def main() -> None:
 @click.option("--text-policy", type=click.Choice(["phi", "all"]), default="phi", show_default=True,
               help="phi: redact a text box unless every word is known clinical/technical vocabulary; "
                    "all: redact every text box in scope.")
+@click.option("--text-policy-file", "text_policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="YAML file overriding thresholds and word lists of stages 5 and 6 "
+                                 "(see --print-text-policy).")
+@click.option("--print-text-policy", is_flag=True, expose_value=False, is_eager=True, callback=_print_text_policy,
+              help="Print the shipped text policy (thresholds and word lists of stages 5 and 6) and exit.")
 @click.option("--ner-model", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Local token-classification model directory used as extra PHI evidence (or $ANONYMIZER_NER_MODEL).")
 @click.option("--frames", default="all", show_default=True, metavar="all|first|N",
@@ -121,7 +135,8 @@ def main() -> None:
 @click.option("--overwrite", is_flag=True, help="Redo files whose output already exists (default: skip them).")
 @click.option("-v", "--verbose", is_flag=True, help="Print what each stage did (never identifying values).")
 def run(input_spec: str, output_dir: Path, confidence, padding, margin, fill, scope, text_policy,
-         ner_model, frames, frame_stride, ocr_engines, easyocr_models, clip_model, skip_classification,
+         text_policy_file, ner_model, frames, frame_stride, ocr_engines, easyocr_models, clip_model,
+         skip_classification,
          strategy_file, profile_options, pixel_rules,
          key_file, metadata_only, allow_unscanned, workers, engine, layout, rename, max_decoded_gib, file_timeout,
          review, overwrite, verbose) -> None:
@@ -167,11 +182,18 @@ def run(input_spec: str, output_dir: Path, confidence, padding, margin, fill, sc
         load_pixel_rules(pixel_rules)
     except PixelRulesError as exc:
         raise click.BadParameter(str(exc), param_hint="--pixel-rules") from None
+    from anonymizer.text_policy import TextPolicyError, load_text_policy
+
+    try:
+        load_text_policy(text_policy_file)
+    except TextPolicyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--text-policy-file") from None
     if key_warning:
         click.echo(f"warning: {key_warning}", err=True)
     config = PipelineConfig(
         confidence=confidence, padding=padding, margin=margin, fill=fill, scope=scope,
-        text_policy=text_policy, ner_model=ner_model, frames=frames, frame_stride=frame_stride,
+        text_policy=text_policy, text_policy_file=text_policy_file, ner_model=ner_model, frames=frames,
+        frame_stride=frame_stride,
         ocr_engines=engines, easyocr_model_dir=easyocr_models,
         clip_model=clip_model, skip_classification=skip_classification, key=key, strategy=strategy,
         allow_unscanned_pixels=allow_unscanned, metadata_only=metadata_only, verbose=verbose, layout=layout,

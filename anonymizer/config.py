@@ -23,6 +23,7 @@ class PipelineConfig:
     easyocr_model_dir: Path | None = None
     ocr_threads: int | None = None  # None: ONNX Runtime's default (all cores)
     text_policy: str = "phi"  # phi: redact unless every token is known safe | all: every box
+    text_policy_file: Path | None = None  # thresholds and word lists (text_policy.py); None: shipped
     ner_model: Path | None = None
     # enhance (stage 4): fraction of each side treated as the border band
     border_fraction: float = 0.15

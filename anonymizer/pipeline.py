@@ -25,6 +25,7 @@ from anonymizer.loading import open_job
 from anonymizer.metadata.scrub import scrub_metadata
 from anonymizer.redaction import redact
 from anonymizer.saving import mirrored_output_path, save
+from anonymizer.text_policy import activate as activate_text_policy
 from anonymizer.validation import validate
 from classifier.stage import classify
 from ocr.detect import detect_text
@@ -63,6 +64,7 @@ def quiet_pydicom() -> Iterator[None]:
 
 
 def run_stages(job: Job, config: PipelineConfig, stages: tuple[tuple[str, Stage], ...] | None = None) -> None:
+    activate_text_policy(config.text_policy_file)  # in every worker, before stages read it
     for name, stage in STAGES if stages is None else stages:
         if config.metadata_only and name in PIXEL_STAGES:
             continue

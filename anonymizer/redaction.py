@@ -19,6 +19,7 @@ from anonymizer.overlay_planes import clean_overlay_planes
 from anonymizer.pixel_rules import known_areas
 from anonymizer.pixels.fill import black_value, inpaint_frame, value_range
 from anonymizer.text_ink import blank_columns_at_ends, grey_view, ink_extent, ink_off_the_line, text_ink_columns
+from anonymizer.text_policy import text_policy
 from anonymizer.text_rules import Reason, decide
 from anonymizer.verification import verify_redactions
 
@@ -53,8 +54,7 @@ def should_redact(region: TextRegion, config: PipelineConfig) -> bool:
 # OCR boxes can stop short of a line's first or last characters (a missed "MR" before an
 # ID, a surname the detector skipped, a given name after a surname read alone: nine
 # letters are about five text heights). A PHI box grows along its line over ink that
-# continues it, by at most this many text heights on each side.
-MAX_GROWTH_HEIGHTS = 6.0
+# continues it, by at most the text policy's painting.max_growth_heights on each side.
 
 
 def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True, ink_of: Box | None = None,
@@ -70,7 +70,7 @@ def grow_along_line(view: np.ndarray, box: Box, leftwards: bool = True, ink_of: 
     for other in kept:
         if min(other.bottom, box.bottom) - max(other.top, box.top) >= min(other.height, box.height) / 2:
             walls[max(other.left, 0):max(other.right, 0)] = True
-    limit = int(MAX_GROWTH_HEIGHTS * box.height)
+    limit = int(text_policy().max_growth_heights * box.height)
     gap_allowed = max(box.height // 2, 3)
     left, right = box.left, box.right
     # The gap is counted from the box's first and last ink, not from its edges: OCR

@@ -19,13 +19,14 @@ from anonymizer.job import Box, FileKind, Job
 from anonymizer.labels import reads_as_label_alone
 from anonymizer.pixels.fill import black_value
 from anonymizer.pixels.rendering import render_dicom_view, render_raster_view
+from anonymizer.text_policy import text_policy
 from ocr.reading import CROP_CONTEXT_PX, read_crop
 from ocr.registry import load_engines
 
 _ALNUM = re.compile(r"[A-Za-z0-9]")
 UPSCALE_BELOW_PX = 32  # boxes lower than this are read at 3x
-# A reading this unsure is the engine guessing at background texture, not text.
-LEGIBLE_CONFIDENCE = 0.3
+# A reading less sure than the text policy's verification.legible_confidence is the
+# engine guessing at background texture, not text.
 # A box whose rendering spans this few 8-bit levels shows nothing: what stage 6 leaves
 # behind when its mask missed ink is a stroke at the text's own contrast (tens of
 # levels). The engines stretch a crop's contrast before reading, and then read letters
@@ -50,7 +51,8 @@ def legible_text(engines, image: np.ndarray, box: Box) -> bool:
         found = read_crop(engines, local, inner, 3.0 if box.height < UPSCALE_BELOW_PX else 1.0)
     except Exception:  # noqa: BLE001 - a failed re-read counts as legible: fail closed
         return True
-    return any(_ALNUM.search(f.text) and f.confidence >= LEGIBLE_CONFIDENCE for f in found)
+    least = text_policy().legible_confidence
+    return any(_ALNUM.search(f.text) and f.confidence >= least for f in found)
 
 
 def _spread(patch: np.ndarray) -> int:
@@ -128,7 +130,8 @@ def kept_label_reads_as_label(engines, image: np.ndarray, region, job: Job) -> b
         found = read_crop(engines, local, inner, 3.0 if kept.height < UPSCALE_BELOW_PX else 1.0)
     except Exception:  # noqa: BLE001 - no reading: fail closed, paint the label too
         return False
-    readings = [f.text for f in found if _ALNUM.search(f.text) and f.confidence >= LEGIBLE_CONFIDENCE]
+    least = text_policy().legible_confidence
+    readings = [f.text for f in found if _ALNUM.search(f.text) and f.confidence >= least]
     return bool(readings) and all(reads_as_label_alone(reading, job.phi_hints) for reading in readings)
 
 

@@ -10,6 +10,8 @@ import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from anonymizer.text_policy import text_policy
+
 # 120 kVp, 200mAs, 5 cm, 12 MHz, 40%, 0.4, x1.5, 1:1, 23/120: measurements and counters.
 TECHNIQUE_VALUE = re.compile(
     r"^(?:[xX]?\d{1,3}(?:[.,]\d{1,3})?"
@@ -52,7 +54,8 @@ def is_safe_token(token: str, confirmed: frozenset[str] = frozenset()) -> bool:
         return True  # single characters identify no one (and L/R markers are clinical)
     # A word read exactly as a common name is that name, not a misread clinical word.
     misread_possible = word not in confirmed and word not in common_names()
-    return (word in safe_words() or bool(TECHNIQUE_VALUE.match(word)) or _safe_compound(word, confirmed)
+    return (word in safe_words() or word in text_policy().extra_safe_words
+            or bool(TECHNIQUE_VALUE.match(word)) or _safe_compound(word, confirmed)
             or splits_into_safe_words(word, misread_possible) or misread_possible and near_safe_word(word))
 
 

@@ -19,10 +19,8 @@ from anonymizer.job import Box, PhiHints, TextRegion, Verdict
 from anonymizer.phi.allow_list import all_tokens_safe, common_names, is_safe_token, normalised_word, tokens
 from anonymizer.phi.fuzzy import header_match
 from anonymizer.phi.patterns import PHI_LABELS, find_patterns
+from anonymizer.text_policy import text_policy
 from anonymizer.text_rules import HEADER_REASONS, PATTERN_REASONS, Reason, decide
-
-# One letter or digit identifies no one; markers such as "L" or "R" are clinical.
-MIN_IDENTIFYING_CHARACTERS = 2
 
 
 def alnum_count(text: str) -> int:
@@ -39,7 +37,8 @@ def evidence(text: str, hints: PhiHints, ner_model: Path | None = None) -> Reaso
     kind = header_match(text, hints)
     if kind:
         return HEADER_REASONS[kind]
-    if PHI_LABELS.search(text):
+    extra_labels = text_policy().extra_labels_pattern
+    if PHI_LABELS.search(text) or extra_labels is not None and extra_labels.search(text):
         return Reason.IDENTIFIER_LABEL
     found = find_patterns(text)
     if found:
@@ -56,7 +55,8 @@ def classify_text(text: str, hints: PhiHints, policy: str, ner_model: Path | Non
                   confirmed: frozenset[str] = frozenset()) -> tuple[Verdict, Reason]:
     """``confirmed``: words read exactly so by more than one reading of the region, which
     count as vocabulary only as they stand, never as a misread of a vocabulary word."""
-    if alnum_count(text) < MIN_IDENTIFYING_CHARACTERS:
+    # One letter or digit identifies no one; markers such as "L" or "R" are clinical.
+    if alnum_count(text) < text_policy().min_identifying_characters:
         return Verdict.SAFE, Reason.TOO_SHORT
     reason = evidence(text, hints, ner_model)
     if reason:
@@ -117,10 +117,9 @@ def _words_read_twice(readings: list[str]) -> frozenset[str]:
     return frozenset(word for word, count in counts.items() if count > 1)
 
 
-# Safe readings speak for another reading when their boxes together span this much of
-# its width: engines' boxes of the same text differ by a few pixels at either end, and
-# the gaps between word boxes are spaces.
-COVERING_SHARE = 0.8
+# Safe readings speak for another reading when their boxes together span the text
+# policy's box.covering_share of its width: engines' boxes of the same text differ by a
+# few pixels at either end, and the gaps between word boxes are spaces.
 
 
 # A word that readings agree on and that is not vocabulary as it stands is what is
@@ -129,16 +128,16 @@ COVERING_SHARE = 0.8
 # short numbers and stray signs of a name ("213{0]0] €" for BROOKS, which three readings
 # agreed on) is safe in itself, and says nothing about the name. A reading nobody
 # confirmed (garble, stray marks) is spoken for by any safe reading over its columns.
-SPEAKING_SIMILARITY = 50
+# How alike is the text policy's box.speaking_similarity.
 
 
 def _spoken_for(box: Box, text: str, safe: list[tuple[tuple[Verdict, Reason], Box, str]],
                 agreed_unknown: frozenset[str]) -> bool:
     """``agreed_unknown``: words readings agree on that are not vocabulary as they stand."""
     holds_agreed = any(normalised_word(token) in agreed_unknown for token in tokens(text))
-    characters = alnum_upper(text)
+    characters, alike = alnum_upper(text), text_policy().speaking_similarity
     speaking = [safe_box for _, safe_box, safe_text in safe
-                if not holds_agreed or fuzz.partial_ratio(characters, alnum_upper(safe_text)) >= SPEAKING_SIMILARITY]
+                if not holds_agreed or fuzz.partial_ratio(characters, alnum_upper(safe_text)) >= alike]
     return _covered(box, speaking)
 
 
@@ -146,7 +145,7 @@ def _covered(box: Box, safe_boxes: list[Box]) -> bool:
     columns = np.zeros(max(box.width, 1), dtype=bool)
     for safe in safe_boxes:
         columns[max(safe.left - box.left, 0):max(safe.right - box.left, 0)] = True
-    return columns.mean() >= COVERING_SHARE
+    return columns.mean() >= text_policy().covering_share
 
 
 def _readings_with_boxes(region: TextRegion) -> list[tuple[Box, str]]:

@@ -8,11 +8,13 @@ from rapidfuzz import fuzz
 
 from anonymizer.job import PhiHints
 from anonymizer.phi.dates import date_renderings
+from anonymizer.text_policy import text_policy
 
 # OCR confuses these with digits inside numbers and dates.
 _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "|": "1", "S": "5",
                                    "B": "8", "Z": "2"})
-NAME_THRESHOLD = 88  # partial_ratio; exact for values shorter than MIN_FUZZY_LENGTH
+# Names match by partial_ratio at the text policy's reading.header_name_similarity;
+# exactly for values shorter than MIN_FUZZY_LENGTH.
 DATE_THRESHOLD = 90
 MIN_FUZZY_LENGTH = 5
 
@@ -30,7 +32,7 @@ def _matches(value: str, text: str) -> bool:
         return re.search(rf"(?<![A-Z0-9]){re.escape(value)}(?![A-Z0-9])", text) is not None
     if len(re.sub(r"\W", "", text)) < MIN_COVERED_FRACTION * len(re.sub(r"\W", "", value)):
         return False
-    return fuzz.partial_ratio(value, text) >= NAME_THRESHOLD
+    return fuzz.partial_ratio(value, text) >= text_policy().header_name_similarity
 
 
 def _digits(text: str) -> str:
@@ -56,9 +58,9 @@ def date_match(text: str, dates: set[str]) -> bool:
 
 
 # IDs and institution fields of two or three characters ("20", "CT1") match ordinary
-# overlay numbers and labels; only longer ones are evidence. Names keep the header's
-# own minimum: "LI" or "WU" are surnames.
-MIN_ID_LENGTH = 4
+# overlay numbers and labels; only those of the text policy's
+# reading.min_header_identifier_length or more are evidence. Names keep the header's own
+# minimum: "LI" or "WU" are surnames.
 
 
 def header_match(text: str, hints: PhiHints) -> str | None:
@@ -66,7 +68,7 @@ def header_match(text: str, hints: PhiHints) -> str | None:
     for kind, values in (("name", hints.names), ("identifier", hints.identifiers),
                          ("institution", hints.institutions)):
         if kind != "name":
-            values = {v for v in values if len(v.strip()) >= MIN_ID_LENGTH}
+            values = {v for v in values if len(v.strip()) >= text_policy().min_header_identifier_length}
         if any(_matches(value, text) for value in values):
             return kind
     if hints.dates and date_match(text, hints.dates):
