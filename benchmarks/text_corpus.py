@@ -21,7 +21,8 @@ unchanged: their pixels must come out byte for byte.
 Truth (truth.json): per image, each token's ink box [left, top, width, height], its frame
 (None: every frame), kind (phi | label | clinical), class (name, date, id, age,
 institution, time, ...), height in px, orientation, font and placement. A label's value
-is phi; the label itself may be painted or kept.
+is phi; the label itself may be painted or kept, and so may the sex letter written
+between a birth date and an age (it is part of the identifier line).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def identifier_lines(who: dict, rng: random.Random) -> list[list[tuple[str, str,
     lines = [name,
              rng.choice(([("DOB:", "label", "label"), (who["dob"], "phi", "date")],
                          [("Born", "label", "label"), (who["dob"], "phi", "date")],
-                         [(who["dob"], "phi", "date"), (who["sex"], "clinical", "sex"), (who["age"], "phi", "age")])),
+                         [(who["dob"], "phi", "date"), (who["sex"], "label", "sex"), (who["age"], "phi", "age")])),
              rng.choice(([("ID:", "label", "label"), (who["mrn"], "phi", "id")],
                          [("MRN", "label", "label"), (who["mrn"], "phi", "id")],
                          [(who["mrn"], "phi", "id")])),

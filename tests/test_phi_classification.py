@@ -226,3 +226,10 @@ def test_each_decision_leaves_a_trace_naming_its_rule():
     classify_region(region, PhiHints(), "phi")
     assert region.trace == [("readings-combined", Verdict.PHI, Reason.IDENTIFIER_LABEL)]
     assert region.reason.evidence and region.reason.rule == "identifier-label"
+
+
+def test_a_four_digit_number_is_clinical_only_as_a_parameters_value():
+    assert classify_text("TR 4500 TE 100", PhiHints(), "phi") == (Verdict.SAFE, Reason.CLINICAL_VOCABULARY)
+    assert classify_text("mAs 1200", PhiHints(), "phi")[0] is Verdict.SAFE
+    assert classify_text("4500", PhiHints(), "phi")[0] is Verdict.PHI  # alone it may be a year or an ID part
+    assert classify_text("SCOTT 1951", PhiHints(), "phi")[0] is Verdict.PHI

@@ -123,5 +123,19 @@ def splits_into_safe_words(word: str, misread_possible: bool = True) -> bool:
     return reachable[-1]
 
 
+# MR and CT consoles write a parameter's name before its value: "TR 4500", "TI 2200",
+# "mAs 1200". A number of four digits is not safe alone (a year is four digits), but it
+# is the value of the parameter word just before it.
+PARAMETER_WORDS = frozenset({"TR", "TE", "TI", "ETL", "MAS", "MA", "KV", "KVP", "WW", "WL", "W", "L", "C",
+                             "FOV", "DLP", "CTDI", "CTDIVOL", "DOSE", "BW", "NEX", "MATRIX"})
+PARAMETER_VALUE = re.compile(r"^\d{4}(?:[.,]\d{1,2})?$")
+
+
 def all_tokens_safe(text: str, confirmed: frozenset[str] = frozenset()) -> bool:
-    return all(is_safe_token(t, confirmed) for t in tokens(text))
+    words = tokens(text)
+
+    def parameter_value(index: int) -> bool:
+        return (index > 0 and normalised_word(words[index - 1]) in PARAMETER_WORDS
+                and bool(PARAMETER_VALUE.match(words[index])))
+
+    return all(is_safe_token(word, confirmed) or parameter_value(index) for index, word in enumerate(words))
