@@ -16,6 +16,7 @@ from anonymizer.metadata.scrub import scrub_metadata
 from anonymizer.pixels.rendering import render_dicom_view
 from anonymizer.redaction import redact
 from anonymizer.saving import save
+from anonymizer.text_rules import Reason
 from anonymizer.validation import validate
 
 CASES = [
@@ -53,7 +54,7 @@ def redact_corner(name: str, tmp_path: Path, config, fill: str = "inpaint"):
     scrub_metadata(job, config)  # stage 7 refuses an output that still holds the header's names
     rows, cols = job.pixels.shape[1:3]
     box = Box(1, 1, max(cols // 4, 2), max(rows // 8, 2))
-    job.regions = [TextRegion(box, "DOE JANE", 0.99, ("test",), 0, Verdict.PHI, "test", in_border=True)]
+    job.regions = [TextRegion(box, "DOE JANE", 0.99, ("test",), 0, Verdict.PHI, Reason.HEADER_NAME, in_border=True)]
     job.output_path = tmp_path / f"anonymized_{source.name}"
     config = replace(config, fill=fill, padding=0, ocr_engines=())
     redact(job, config)
