@@ -46,7 +46,7 @@ class Released:
     refilled: int
 
 
-def decide(root: Path, sidecar: Path, decisions: dict[int, Decision], who: str | None = None) -> HeldFile:
+def record_decisions(root: Path, sidecar: Path, decisions: dict[int, Decision], who: str | None = None) -> HeldFile:
     """Record decisions (box number -> redact/keep) in the held file's record."""
     record = read_sidecar(sidecar)
     numbers = {box.number for box in record.boxes}
@@ -69,7 +69,7 @@ def release(root: Path, sidecar: Path, who: str | None = None) -> Released:
     pending = [box.number for box in record.boxes if box.decision is Decision.PENDING]
     if pending:
         raise HoldError(f"box(es) {_numbers(pending)} not decided yet")
-    held, target = root / record.held, root / record.release_to
+    held, target = _inside(root, record.held), _inside(root, record.release_to)
     config = PipelineConfig(fill=record.fill, inpaint_radius=record.inpaint_radius,
                             ocr_engines=tuple(record.ocr_engines), skip_classification=True)
     with quiet_pydicom():
@@ -78,7 +78,7 @@ def release(root: Path, sidecar: Path, who: str | None = None) -> Released:
     redacted = sum(box.decision is Decision.REDACT for box in record.boxes)
     kept = len(record.boxes) - redacted
     for preview in record.previews:
-        (root / preview).unlink(missing_ok=True)
+        _inside(root, preview).unlink(missing_ok=True)
     held.unlink(missing_ok=True)
     sidecar.unlink()
     _audit(root, {"released": record.release_to, "held": record.held, "boxes_redacted": redacted,
@@ -145,6 +145,15 @@ def held_record_for(root: Path, name: str) -> Path:
         if sidecar_path(candidate).is_file():
             return sidecar_path(candidate)
     raise HoldError("not a file held for review under this output folder")
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """A path of a record, refused unless it lies under OUTPUT_DIR (records can be edited
+    by hand or by another tool)."""
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise HoldError("the review record names a path outside the output folder")
+    return path
 
 
 def _numbers(numbers) -> str:

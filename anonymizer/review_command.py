@@ -42,7 +42,7 @@ def review(output_dir: Path, held: str | None, redact: str | None, keep: str | N
            who: str | None) -> None:
     """List the files held under OUTPUT_DIR/review, or decide the boxes of one (HELD: its
     name as listed) and release it. Exit 0 when nothing is left held, 4 while some is."""
-    from anonymizer.release import decide, held_record_for, release
+    from anonymizer.release import held_record_for, record_decisions, release
 
     root = output_dir.resolve()
     try:
@@ -56,7 +56,7 @@ def review(output_dir: Path, held: str | None, redact: str | None, keep: str | N
                     raise click.BadParameter(f"box {number} cannot be both redacted and kept")
                 decisions[number] = Decision.KEEP
             if decisions:
-                record = decide(root, sidecar, decisions, who)
+                record = record_decisions(root, sidecar, decisions, who)
             if record.decided:
                 _echo_released(release(root, sidecar, who), root)
         elif redact or keep:

@@ -96,8 +96,6 @@ def verify_redactions(job: Job, config: PipelineConfig) -> tuple[int, int]:
         if region.label_kept and not kept_label_reads_as_label(engines, views[region.frame], region, job):
             region.label_kept = False  # the cut fell inside the value: the whole line goes
         box = whole_line(region)
-        if region.frame not in views:
-            views[region.frame] = render_frame(job, region.frame)
         if not legible_text(engines, views[region.frame], box):
             continue
         # Every frame stage 6 painted this value on; the line is refilled there and joins

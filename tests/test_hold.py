@@ -141,3 +141,16 @@ def test_a_batch_counts_held_files_and_does_not_redo_them(held, tmp_path):
     again = subprocess.run(run, capture_output=True, text=True, timeout=600)
     assert again.returncode == 4 and "1 already done" in again.stdout, again.stdout
     assert "1 held for review" in again.stdout
+
+
+def test_a_record_naming_a_path_outside_the_output_folder_is_refused(held, tmp_path):
+    out = fresh_copy(held, tmp_path)
+    sidecar = out / "review" / "anonymized_central.dcm.review.json"
+    record = json.loads(sidecar.read_text())
+    record["release_to"] = "../escaped.dcm"
+    for box in record["boxes"]:
+        box["decision"] = "keep"
+    sidecar.write_text(json.dumps(record))
+    result = review_cli(str(out), "--apply")
+    assert result.returncode == 2 and "outside the output folder" in result.stderr
+    assert not (tmp_path / "escaped.dcm").exists()
