@@ -19,7 +19,7 @@ from rapidfuzz.distance import Levenshtein
 from anonymizer.job import Box, PhiHints, TextRegion
 from anonymizer.phi.classify import alnum_count
 from anonymizer.phi.patterns import PHI_LABELS
-from anonymizer.text_ink import grey_view, ink_extent, line_background, text_ink_columns
+from anonymizer.text_ink import grey_view, line_background, text_ink_columns
 
 # One or more labels at the start of a reading: "DOB:", "PATIENT NAME:", "MRN".
 _LEADING_LABELS = re.compile(rf"\s*(?:{PHI_LABELS.pattern}\s*)+", re.IGNORECASE)
@@ -86,33 +86,6 @@ def value_start(view: np.ndarray, region: TextRegion, hints: PhiHints) -> int | 
     if before:
         return min(before, key=lambda gap: abs(gap[1] - value_left))[1]
     return value_left if chosen is None else min(chosen[1], value_left)
-
-
-# Where no engine boxed a label alone, stage 5 reads again, cut out alone, the start of the
-# line up to each of its widest gaps (at most this many) in the line's first part (a
-# label is at most this share of its line, at least a text height wide).
-LABEL_GAPS_READ = 2
-MAX_LABEL_SHARE = 0.6
-
-
-def label_end_unread(region: TextRegion, hints: PhiHints) -> bool:
-    """Whether the readings say where a leading label ends only by a share of characters,
-    or not at all: then the pixels alone cannot place the cut."""
-    label = _label_end(region, hints)
-    return label is None or label.kind == "share"
-
-
-def possible_labels(view: np.ndarray, region: TextRegion) -> list[Box]:
-    """Boxes from the start of the region's text to each of the widest gaps in its ink in
-    the line's first part, rightmost first: where a label may end."""
-    grey = grey_view(view)
-    # Gaps as value_start finds them, in the region's band (in a band as tight as the
-    # letters, a vertical stroke fills its column and would not count as ink).
-    gaps = _gaps(grey, region.box)
-    line = ink_extent(grey, region.box)
-    candidates = [gap for gap in gaps if line.left + line.height <= gap[0] <= line.left + MAX_LABEL_SHARE * line.width]
-    widest = sorted(candidates, key=lambda gap: (gap[0] - gap[1], gap[0]))[:LABEL_GAPS_READ]
-    return [Box(line.left, line.top, start - line.left, line.height) for start, _ in sorted(widest, reverse=True)]
 
 
 def _value_part_left(region: TextRegion, label: LabelEnd) -> int | None:

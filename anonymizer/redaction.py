@@ -107,7 +107,7 @@ def _painted_box(view: np.ndarray, region: TextRegion, start: int | None, kept: 
 # Text kept on purpose stops a PHI box's growth: what growth is for is ink the OCR
 # missed, and this ink it read and judged. Not single characters or shapes judged not
 # text: a surname's first letter boxed alone ("K" of KOWALSKI) must still be covered.
-KEPT_TEXT_REASONS = (Reason.CLINICAL_VOCABULARY, Reason.PART_OF_CLINICAL_LINE)
+KEPT_TEXT_REASONS = (Reason.CLINICAL_VOCABULARY,)
 
 
 def build_mask(job: Job, config: PipelineConfig) -> np.ndarray:

@@ -38,7 +38,6 @@ RULES: tuple[Rule, ...] = (
     Rule("readings-combined", "5: box",
          "evidence in any reading decides; else safe readings must cover every other one"),
     Rule("not-text", "5: box", "at most one character read again on the enlarged box: a shape, not text"),
-    Rule("fragment-of-clinical-line", "5: frame", "unknown words inside a line read wholly as clinical text"),
     Rule("unread-block-line", "5: frame", "an unread line of ink next to an identifier line of a block"),
     Rule("garbled-block-line", "5: frame", "a garbled line next to an identifier line, clinical only on a re-read"),
     Rule("label-alone", "6", "an identifier label with nothing after it to paint"),
@@ -69,7 +68,6 @@ class Reason(str, Enum):
     CLINICAL_VOCABULARY = "clinical or technical vocabulary"
     UNRECOGNISED = "unrecognised words (redacted unless known safe)"
     NOT_TEXT = "not text: at most one character read again on the enlarged box"
-    PART_OF_CLINICAL_LINE = "part of a line read as clinical or technical vocabulary"
     UNREAD_LINE = "unread line in a block of identifier lines"
     GARBLED_LINE = "line in a block of identifier lines that only a re-read made clinical"
     LABEL_ALONE = "an identifier label alone, nothing after it to paint"
@@ -86,8 +84,7 @@ class Reason(str, Enum):
         return self not in (Reason.UNRECOGNISED, Reason.POLICY_ALL) and self not in SAFE_REASONS
 
 
-SAFE_REASONS = frozenset({Reason.TOO_SHORT, Reason.CLINICAL_VOCABULARY, Reason.NOT_TEXT,
-                          Reason.PART_OF_CLINICAL_LINE, Reason.LABEL_ALONE})
+SAFE_REASONS = frozenset({Reason.TOO_SHORT, Reason.CLINICAL_VOCABULARY, Reason.NOT_TEXT, Reason.LABEL_ALONE})
 _RULE_OF = {
     Reason.TOO_SHORT: "too-short",
     Reason.HEADER_NAME: "header-value", Reason.HEADER_IDENTIFIER: "header-value",
@@ -102,7 +99,6 @@ _RULE_OF = {
     Reason.CLINICAL_VOCABULARY: "clinical-vocabulary",
     Reason.UNRECOGNISED: "unknown-words",
     Reason.NOT_TEXT: "not-text",
-    Reason.PART_OF_CLINICAL_LINE: "fragment-of-clinical-line",
     Reason.UNREAD_LINE: "unread-block-line",
     Reason.GARBLED_LINE: "garbled-block-line",
     Reason.LABEL_ALONE: "label-alone",

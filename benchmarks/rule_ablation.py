@@ -31,10 +31,8 @@ from anonymizer.config import PipelineConfig  # noqa: E402
 # rule -> (module attribute, replacement) that switches it off
 SWITCHES = {
     "not-text": [("ocr.detect.unconfirmed", lambda *args: False)],
-    "fragment-of-clinical-line": [("ocr.detect.keep_fragments_of_clinical_lines", lambda *args: None)],
     "unread-block-line": [("ocr.detect.unread_lines_of_identifier_blocks", lambda *args: [])],
     "garbled-block-line": [("ocr.detect.garbled_lines_of_identifier_blocks", lambda *args: None)],
-    "label read alone (stage 5)": [("ocr.detect.read_leading_label", lambda *args: None)],
     "kept label re-read (verification)": [("anonymizer.verification.kept_label_reads_as_label", lambda *args: True)],
 }
 

@@ -10,12 +10,10 @@ from anonymizer.errors import UnsafeToWrite
 from anonymizer.job import Job, TextRegion, Verdict
 from anonymizer.phi.classify import alnum_count, classify_region
 from anonymizer.phi.ner import ner_model_dir
-from anonymizer.redaction import should_redact
 from anonymizer.text_ink import grey_view
 from anonymizer.text_rules import Reason, decide
 from ocr.blocks import garbled_lines_of_identifier_blocks, unread_lines_of_identifier_blocks
-from ocr.label_reading import read_leading_label
-from ocr.merge import merge_boxes, word_in_line
+from ocr.merge import merge_boxes
 from ocr.plausibility import is_plausible_text
 from ocr.reading import read_crop, read_frame
 from ocr.registry import load_engines
@@ -65,7 +63,6 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     rows, cols = job.view.shape[1:3]
     frames = distinct_frames(job, config)
     regions_of_interest = ultrasound_regions(job)
-    label_readings: dict = {}
     for frame_index in frames:
         found = read_frame(engines, job.view[frame_index], failed)
         boxes = [b for b in found
@@ -90,13 +87,9 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
                 if region.verdict is Verdict.SAFE:
                     kept_by_reread.append(region)
             frame_regions.append(region)
-        keep_fragments_of_clinical_lines(frame_regions)
         grey = grey_view(job.view[frame_index])
         frame_regions.extend(unread_lines_of_identifier_blocks(grey, frame_regions, frame_index))
         garbled_lines_of_identifier_blocks(grey, frame_regions, kept_by_reread)
-        for region in frame_regions:
-            if should_redact(region, config):  # a label is kept only where stage 6 paints
-                read_leading_label(region, engines, job.view[frame_index], job.phi_hints, config, label_readings)
         job.regions.extend(frame_regions)
     for name in sorted(failed):
         job.report.warnings.append(f"OCR engine {name} failed on this file; the other engines' results are used")
@@ -110,22 +103,6 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
     job.report.stages.append(
         f"detect text: {len(job.regions)} regions after merge on {len(frames)} distinct frame(s)"
     )
-
-
-def keep_fragments_of_clinical_lines(regions: list[TextRegion]) -> None:
-    """A box of unknown words lying within a line that an engine read wholly as clinical
-    vocabulary, whose reading (also on the re-read) is part of that line's reading, is
-    that line seen again: "RIAXS" boxed apart over the "AX" of "T2 FLAIRAX", read again as
-    "RAX". The merge judges overlapping boxes the same way (a region is safe when wholly
-    safe readings cover each of its readings); these escaped it by a box taller than the
-    line, or by a reading that only the re-read got right. Evidence is never overruled."""
-    lines = [r for r in regions if r.verdict is Verdict.SAFE and r.reason is Reason.CLINICAL_VOCABULARY]
-    for region in regions:
-        if region.verdict is not Verdict.PHI or region.reason is not Reason.UNRECOGNISED:
-            continue
-        if any(word_in_line(region.box, text, line.box, line.readings) is not None
-               for line in lines for text in region.readings):
-            decide(region, Verdict.SAFE, Reason.PART_OF_CLINICAL_LINE)
 
 
 # Words no list knows are most often small clinical words misread ("SUPINE" as "NEEE").

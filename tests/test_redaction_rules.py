@@ -378,28 +378,6 @@ def test_a_label_read_alone_is_kept_and_the_value_after_it_painted():
     assert painted.left == label.right and painted.right >= inked[-1]  # the value, within 6 text heights
 
 
-def test_a_box_of_unknown_words_within_a_clinical_line_is_that_line_but_evidence_stays():
-    from anonymizer.job import Box, TextRegion, Verdict
-    from anonymizer.text_rules import Reason
-    from ocr.detect import keep_fragments_of_clinical_lines
-
-    def region(box, readings, verdict, reason):
-        return TextRegion(box=box, text=readings[0], confidence=0.9, engines=("tesseract",), frame=0,
-                          verdict=verdict, reason=reason, readings=readings)
-
-    line = region(Box(385, 487, 125, 19), ("T2 FLAIRAX",), Verdict.SAFE, Reason.CLINICAL_VOCABULARY)
-    # MR_small_RLE_4 of the pixel benchmark: "AX" boxed apart, taller than the line.
-    fragment = region(Box(464, 485, 44, 27), ("RIAXS", "RAX"), Verdict.PHI, Reason.UNRECOGNISED)
-    name = region(Box(440, 485, 60, 27), ("KOWALSKI",), Verdict.PHI, Reason.UNRECOGNISED)
-    matched = region(Box(464, 485, 44, 27), ("RAX",), Verdict.PHI, Reason.HEADER_NAME)
-    elsewhere = region(Box(464, 440, 44, 27), ("RAX",), Verdict.PHI, Reason.UNRECOGNISED)
-    keep_fragments_of_clinical_lines([line, fragment, name, matched, elsewhere])
-    assert fragment.verdict is Verdict.SAFE
-    assert name.verdict is Verdict.PHI, "a word the line's reading does not hold"
-    assert matched.verdict is Verdict.PHI, "evidence is never overruled"
-    assert elsewhere.verdict is Verdict.PHI, "not on the line's rows"
-
-
 def test_growth_stops_at_text_kept_on_purpose_and_a_lone_label_paints_nothing():
     from anonymizer.job import Box, PhiHints
     from anonymizer.labels import value_start
@@ -532,95 +510,6 @@ def test_a_boxs_rows_stop_at_its_own_line_not_at_the_next_ones_letters():
     # A box over the next line alone reaches all of its letters.
     lower = Box(2, next_top - 2, 120, 20)
     assert ink_extent(view, lower).bottom >= next_top + 8
-
-
-def test_a_label_that_no_engine_boxed_alone_is_found_by_reading_the_lines_start_alone(config):
-
-    from anonymizer.job import Box, PhiHints
-    from anonymizer.labels import value_start
-    from ocr.label_reading import read_leading_label
-    from ocr.registry import load_engines
-
-    engines, _ = load_engines(("rapidocr", "tesseract"), None)
-
-    def read(text, reading, hints):
-        view, inked = _line(text)
-        box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
-        region = _region(box, (box, reading))  # the whole line one word box, garbled
-        read_leading_label(region, engines, view, hints, config)
-        return view, inked, region
-
-    # MR_small_RLE_3 of the pixel benchmark: "DOB:" read as "Dp±:" glued to the date.
-    view, inked, region = read("DOB: 07/13/1980", "Dp±:07/13/1980", PhiHints())
-    assert [text.strip() for _, text in region.parts[1:]] == ["DOB:"]
-    label_width = advance("DOB: ")
-    date_ink = int(inked[inked >= 4 + label_width][0])
-    start = value_start(view, region, PhiHints())
-    assert start is not None and date_ink - 3 <= start <= date_ink, "painted from the date's first ink"
-    # CT_small_0: an MRN whose label and number no engine read.
-    view, inked, region = read("MRN 4415086", "NZeaa", PhiHints())
-    label_width = advance("MRN ")
-    start = value_start(view, region, PhiHints())
-    assert start is not None and start <= int(inked[inked >= 4 + label_width][0])
-    # Not labels: a surname that is a header value, a name line, a name after "PAT".
-    for text, hints in (("DOE 07/13/1980", PhiHints(names={"DOE"})), ("KOWALSKI ANNA", PhiHints()),
-                        ("PAT JONES 4415", PhiHints())):
-        view, inked, region = read(text, text.replace(" ", ""), hints)
-        assert len(region.parts) == 1 and value_start(view, region, hints) is None, text
-
-
-def test_a_crop_read_as_a_label_by_one_engine_and_as_more_by_another_is_no_label():
-    from anonymizer.job import PhiHints
-    from ocr.label_reading import _a_label_and_nothing_more
-
-    # MR_small_1 of the pixel benchmark: the crop took in a sliver of the MRN's first digit.
-    assert _a_label_and_nothing_more(["MRN:", "MRNE"], PhiHints()) is None
-    assert _a_label_and_nothing_more(["DOB:", "DOB:1"], PhiHints()) is None
-    assert _a_label_and_nothing_more(["MRN", "MRA"], PhiHints()) == "MRN"  # a misreading of the same letters
-    assert _a_label_and_nothing_more(["DOB:"], PhiHints()) == "DOB:"
-    assert _a_label_and_nothing_more(["DOE"], PhiHints(names={"DOE"})) is None
-
-
-class _CountingTesseract:
-    """Tesseract, counting the crops it is given to read as one line."""
-
-    def __init__(self):
-        from ocr.registry import load_engines
-
-        self.engine = load_engines(("tesseract",), None)[0][0]
-        self.name, self.crops = self.engine.name, 0
-
-    def read_label(self, image):
-        self.crops += 1
-        return self.engine.read_label(image)
-
-
-def test_a_line_read_as_starting_with_a_header_name_is_not_read_again_for_a_label(config):
-    from anonymizer.job import Box, PhiHints
-    from ocr.label_reading import read_leading_label
-
-    tesseract = _CountingTesseract()
-    view, inked = _line("KOWALSKI ANNA")
-    box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
-    read_leading_label(_region(box, (box, "KOWALSKI ANNA")), (tesseract,), view, PhiHints(names={"KOWALSKI"}), config)
-    assert tesseract.crops == 0
-    read_leading_label(_region(box, (box, "KOWALSKI ANNA")), (tesseract,), view, PhiHints(), config)
-    assert tesseract.crops >= 1, "without the header name, the line's start is read again"
-
-
-def test_a_label_cut_out_seen_again_on_another_frame_is_not_read_again(config):
-    from anonymizer.job import Box, PhiHints
-    from ocr.label_reading import read_leading_label
-
-    tesseract, readings = _CountingTesseract(), {}
-    view, inked = _line("DOB: 07/13/1980")
-    box = Box(int(inked[0]), 8, int(inked[-1] - inked[0] + 1), 16)
-    first, second = _region(box, (box, "Dp±:07/13/1980")), _region(box, (box, "Dp±:07/13/1980"))
-    read_leading_label(first, (tesseract,), view, PhiHints(), config, readings)
-    crops = tesseract.crops
-    read_leading_label(second, (tesseract,), view, PhiHints(), config, readings)  # the next frame of a cine
-    assert crops >= 1 and tesseract.crops == crops
-    assert second.parts == first.parts and len(first.parts) == 2, "the same label part, read once"
 
 
 def test_a_label_is_cut_at_its_space_when_the_rows_median_is_anatomy():
