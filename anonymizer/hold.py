@@ -69,6 +69,7 @@ class HeldFile:
     inpaint_radius: int = 3
     ocr_engines: list[str] = field(default_factory=list)
     previews: list[str] = field(default_factory=list)
+    input: str = ""  # the input as the batch report names it: a re-run knows the file is done
 
     @property
     def decided(self) -> bool:
@@ -109,7 +110,7 @@ def write_hold_records(job: Job, config: PipelineConfig, held: Path, release_to:
         previews.append(str(path.relative_to(root)))
     record = HeldFile(held=str(held.relative_to(root)), release_to=str(release_to.relative_to(root)),
                       kind=job.kind.value, boxes=boxes, fill=config.fill, inpaint_radius=config.inpaint_radius,
-                      ocr_engines=list(config.ocr_engines), previews=previews)
+                      ocr_engines=list(config.ocr_engines), previews=previews, input=job.input_name)
     write_sidecar(root, record)
     return record
 

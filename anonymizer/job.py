@@ -172,3 +172,4 @@ class Job:
     burned_in_annotation: str = ""  # the input's BurnedInAnnotation, before stage 3
     output_path: Path | None = None
     output_root: Path | None = None  # OUTPUT_DIR, for layouts that place files by identifier
+    input_name: str = ""  # the input as the batch report names it (relative to INPUT), for the hold record

@@ -98,6 +98,7 @@ def _run_file(source: Path, out_dir: Path, config: PipelineConfig, relative: Pat
         report = job.report
         job.output_path = mirrored_output_path(out_dir, relative or Path(source.name))
         job.output_root = out_dir
+        job.input_name = str(relative or Path(source.name))
         run_stages(job, config)
         if report.status == "pending":  # stage 7 says "held" when it held the file for review
             report.status = "written"

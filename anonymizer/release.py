@@ -83,7 +83,7 @@ def release(root: Path, sidecar: Path, who: str | None = None) -> Released:
     sidecar.unlink()
     _audit(root, {"released": record.release_to, "held": record.held, "boxes_redacted": redacted,
                   "boxes_kept": kept, "refilled_solid": refilled}, who)
-    append_record(root, {"input": record.release_to, "source_name": Path(record.release_to).name,
+    append_record(root, {"input": record.input or record.release_to, "source_name": Path(record.release_to).name,
                          "status": "released", "output_path": str(target), "regions_redacted": redacted,
                          "regions_kept_by_reviewer": kept, "regions_refilled": refilled})
     return Released(target, redacted, kept, refilled)

@@ -34,7 +34,8 @@ def append_record(output_dir: Path, record: dict) -> None:
 
 
 def previous_outputs(output_dir: Path) -> dict[str, str]:
-    """input -> output of files a previous run wrote completely or held (for --layout uid resume)."""
+    """input -> output of files a previous run wrote completely, held, or a review released
+    (for --layout uid resume)."""
     path = output_dir / REPORT_NAME
     done = {}
     if path.is_file():
@@ -43,7 +44,8 @@ def previous_outputs(output_dir: Path) -> dict[str, str]:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut short by a killed run
-            if record.get("status") in ("written", "held") and Path(record.get("output_path", "")).is_file():
+            finished = record.get("status") in ("written", "held", "released")
+            if finished and Path(record.get("output_path", "")).is_file():
                 done[record["input"]] = record["output_path"]
     return done
 

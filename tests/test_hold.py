@@ -154,3 +154,14 @@ def test_a_record_naming_a_path_outside_the_output_folder_is_refused(held, tmp_p
     result = review_cli(str(out), "--apply")
     assert result.returncode == 2 and "outside the output folder" in result.stderr
     assert not (tmp_path / "escaped.dcm").exists()
+
+
+def test_a_released_file_is_done_for_a_re_run_that_names_files_by_uid(held, tmp_path):
+    _, source, _ = held
+    run = [sys.executable, str(REPO / "pipeline_run.py"), str(source.parent), str(tmp_path / "out"),
+           "--ocr-engines", "rapidocr", "--workers", "1", "--layout", "uid"]
+    assert subprocess.run(run, capture_output=True, text=True, timeout=600).returncode == 4
+    held_copy = next((tmp_path / "out" / "review").rglob("*.dcm"))
+    assert review_cli(str(tmp_path / "out"), str(held_copy), "--keep", "all").returncode == 0
+    again = subprocess.run(run, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "1 already done" in again.stdout, again.stdout + again.stderr
