@@ -16,9 +16,16 @@ from pathlib import Path
 import click
 
 from anonymizer.config import DEFAULT_OCR_ENGINES, PipelineConfig
-
-EXIT_OK, EXIT_NON_MEDICAL, EXIT_INVALID, EXIT_BATCH_FAILURES, EXIT_HELD, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
-EXIT_RELEASED_FOR_REVIEW = 6
+from anonymizer.exit_codes import (  # noqa: F401 - re-exported: tests and scripts import them from here
+    EXIT_BATCH_FAILURES,
+    EXIT_HELD,
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_NON_MEDICAL,
+    EXIT_OK,
+    EXIT_RELEASED_FOR_REVIEW,
+)
+from anonymizer.review_command import review
 
 
 class DefaultCommandGroup(click.Group):
@@ -55,6 +62,9 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
                                                        "max_content_width": 100})
 def main() -> None:
     """De-identify medical images (the run command, the default) and decide held files (review)."""
+
+
+main.add_command(review)
 
 
 @main.command("run", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -284,7 +294,7 @@ def run_batch(items, output_dir: Path, config: PipelineConfig, workers: int | No
     click.echo(
         f"Batch: {summary['processed']} processed, {summary['written']} written, "
         f"{summary['already_done']} already done, {summary['rejected_non_medical']} rejected as non-medical, "
-        f"{summary['skipped']} skipped, {summary['failed']} failed, {summary['held']} held for review"
+        f"{summary['skipped']} skipped, {summary['failed']} failed, {summary['held']} held for review "
         f"({summary['files_per_second']} files/s). Report: {output_dir}"
     )
     for failure in summary["failures"]:
@@ -307,7 +317,3 @@ def batch_exit_code(records: list[dict], report_lost: bool) -> int:
         return EXIT_RELEASED_FOR_REVIEW
     return EXIT_OK
 
-
-from anonymizer.review_command import review  # noqa: E402 - registered after main exists
-
-main.add_command(review)

@@ -21,7 +21,16 @@ import numpy as np
 from anonymizer.atomic import write_bytes_atomically
 from anonymizer.config import PipelineConfig
 from anonymizer.dicom_encoding import encode_dicom_file
-from anonymizer.hold import HOLD_DIR, Decision, HeldFile, HoldError, read_sidecar, sidecar_path, write_sidecar
+from anonymizer.hold import (
+    HOLD_DIR,
+    SIDECAR_SUFFIX,
+    Decision,
+    HeldFile,
+    HoldError,
+    read_sidecar,
+    sidecar_path,
+    write_sidecar,
+)
 from anonymizer.job import FileKind, Job, TextRegion, Verdict
 from anonymizer.loading import open_job
 from anonymizer.metadata.scrub import PixelStatus, add_clean_pixel_code, record_pixel_status
@@ -140,7 +149,7 @@ def held_record_for(root: Path, name: str) -> Path:
     if path.is_absolute() and path.is_relative_to(root):  # the release path, given in full
         candidates.append(root / HOLD_DIR / path.relative_to(root))
     for candidate in candidates:
-        if candidate.name.endswith(".review.json") and candidate.is_file():
+        if candidate.name.endswith(SIDECAR_SUFFIX) and candidate.is_file():
             return candidate
         if sidecar_path(candidate).is_file():
             return sidecar_path(candidate)

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import click
 
-from anonymizer.hold import Decision, HoldError, held_files, read_sidecar
-
-EXIT_OK, EXIT_INVALID, EXIT_HELD = 0, 2, 4
+from anonymizer.exit_codes import EXIT_HELD, EXIT_INVALID, EXIT_OK
+from anonymizer.hold import HOLD_DIR, Decision, HoldError, held_files, read_sidecar
 
 
 def _numbers(value: str | None, all_numbers: list[int]) -> list[int]:
@@ -71,7 +70,7 @@ def review(output_dir: Path, held: str | None, redact: str | None, keep: str | N
     remaining = held_files(root)
     for sidecar in remaining:
         _echo_held(read_sidecar(sidecar))
-    click.echo(f"{len(remaining)} file(s) held for review under {root / 'review'}")
+    click.echo(f"{len(remaining)} file(s) held for review under {root / HOLD_DIR}")
     sys.exit(EXIT_HELD if remaining else EXIT_OK)
 
 

@@ -135,7 +135,7 @@ def test_a_batch_counts_held_files_and_does_not_redo_them(held, tmp_path):
     run = [sys.executable, str(REPO / "pipeline_run.py"), str(source.parent), str(tmp_path / "out"),
            "--ocr-engines", "rapidocr", "--workers", "1"]
     first = subprocess.run(run, capture_output=True, text=True, timeout=600)
-    assert first.returncode == 4 and "1 held for review" in first.stdout, first.stdout + first.stderr
+    assert first.returncode == 4 and "1 held for review (" in first.stdout, first.stdout + first.stderr
     summary = json.loads((tmp_path / "out" / "anonymizer-summary.json").read_text())
     assert summary["held"] == 1 and summary["needing_review"] == ["central.dcm"]
     again = subprocess.run(run, capture_output=True, text=True, timeout=600)

@@ -367,13 +367,7 @@ def add_clean_pixel_code(ds: Dataset) -> None:
     item = Dataset()
     item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "DCM", meaning
     ds[0x00120064] = DataElement(0x00120064, "SQ", Sequence([*items, item]))
-    methods = list(keyword_text_values(ds, "DeidentificationMethod"))
+    methods = text_values(ds, BaseTag(0x00120063)) if 0x00120063 in ds._dict else []
     if meaning not in methods:
         ds[0x00120063] = DataElement(0x00120063, "LO", [*methods, meaning])
 
-
-def keyword_text_values(ds: Dataset, keyword: str) -> list[str]:
-    value = ds.get(keyword)
-    if value is None or value == "":
-        return []
-    return [str(v) for v in value] if not isinstance(value, str) else [value]

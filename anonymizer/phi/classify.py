@@ -117,18 +117,13 @@ def _words_read_twice(readings: list[str]) -> frozenset[str]:
     return frozenset(word for word, count in counts.items() if count > 1)
 
 
-# Safe readings speak for another reading when their boxes together span the text
-# policy's box.covering_share of its width: engines' boxes of the same text differ by a
-# few pixels at either end, and the gaps between word boxes are spaces.
-
-
 # A word that readings agree on and that is not vocabulary as it stands is what is
 # written; a safe reading speaks for it only where it read something like it: garble of
 # the same text ("CETPA" twice, "CHEST PA" once), or a word of it. A re-read that made
 # short numbers and stray signs of a name ("213{0]0] €" for BROOKS, which three readings
 # agreed on) is safe in itself, and says nothing about the name. A reading nobody
 # confirmed (garble, stray marks) is spoken for by any safe reading over its columns.
-# How alike is the text policy's box.speaking_similarity.
+# How alike "like it" is: the text policy's box.speaking_similarity.
 
 
 def _spoken_for(box: Box, text: str, safe: list[tuple[tuple[Verdict, Reason], Box, str]],
@@ -142,6 +137,9 @@ def _spoken_for(box: Box, text: str, safe: list[tuple[tuple[Verdict, Reason], Bo
 
 
 def _covered(box: Box, safe_boxes: list[Box]) -> bool:
+    """Whether safe boxes together span the text policy's box.covering_share of the box's
+    width: engines' boxes of the same text differ by a few pixels at either end, and the
+    gaps between word boxes are spaces."""
     columns = np.zeros(max(box.width, 1), dtype=bool)
     for safe in safe_boxes:
         columns[max(safe.left - box.left, 0):max(safe.right - box.left, 0)] = True

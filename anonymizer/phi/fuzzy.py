@@ -65,10 +65,11 @@ def date_match(text: str, dates: set[str]) -> bool:
 
 def header_match(text: str, hints: PhiHints) -> str | None:
     """Which kind of header value the OCR text contains, if any."""
+    shortest = text_policy().min_header_identifier_length
     for kind, values in (("name", hints.names), ("identifier", hints.identifiers),
                          ("institution", hints.institutions)):
         if kind != "name":
-            values = {v for v in values if len(v.strip()) >= text_policy().min_header_identifier_length}
+            values = {v for v in values if len(v.strip()) >= shortest}
         if any(_matches(value, text) for value in values):
             return kind
     if hints.dates and date_match(text, hints.dates):
