@@ -9,6 +9,12 @@ words, has its bits cleared wherever it lies (an overlay has no clinical "centre
 group keeps only what shows the plane: descriptions and labels are free text and go.
 A plane that cannot be read (no engine, a decoding error, --metadata-only) is removed,
 never kept unread.
+
+An overlay held in unused bits of native PixelData (the retired form, OverlayBitPosition
+above HighBit, still written by older XA and US systems) is first lifted into a
+(60xx,3000) plane of its own, the form PS3.5 keeps, and cleaned like any other: so
+Clean Graphics keeps its clinical annotation too, while stage 7 clears the bits in
+PixelData in every output as before.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from anonymizer.job import Job, TextRegion, Verdict
 from anonymizer.metadata.profile import ProfileOption
 from anonymizer.phi.classify import classify_region
 from anonymizer.phi.ner import ner_model_dir
+from anonymizer.pixels.decoding import frame_count
+from anonymizer.pixels.syntax import is_native
 from ocr.merge import merge_boxes
 from ocr.reading import read_frame
 from ocr.registry import load_engines
@@ -50,17 +58,55 @@ def clean_overlay_planes(job: Job, config: PipelineConfig) -> None:
             _remove(ds, group)
             job.report.stages.append(f"overlay {group:04X}: removed (--metadata-only does not read overlays)")
             continue
+        embedded = (group << 16 | OVERLAY_DATA) not in ds._dict
         try:
             cleared = _clean_plane(ds, group, job, config)
         except Exception as exc:  # noqa: BLE001 - a plane that cannot be read is not kept unread
             _remove(ds, group)
             job.report.stages.append(f"overlay {group:04X}: removed, it could not be read ({type(exc).__name__})")
             continue
-        job.report.stages.append(f"overlay {group:04X}: read, {cleared} text box(es) cleared")
+        if group in overlay_groups(ds):
+            origin = " (lifted from PixelData's unused bits)" if embedded else ""
+            job.report.stages.append(f"overlay {group:04X}{origin}: read, {cleared} text box(es) cleared")
+
+
+def lift_embedded_plane(ds: Dataset, group: int) -> bool:
+    """Copy an overlay kept in PixelData's unused bits into (60xx,3000), one bit per pixel
+    and frame; False when the group describes no such overlay (or one that cannot be
+    told apart from the image: a bit inside BitsStored, another size than the image's)."""
+    elements = {tag & 0xFFFF: ds._dict[tag] for tag in ds._dict if tag >> 16 == group}
+    if "PixelData" not in ds or not is_native(ds.file_meta.TransferSyntaxUID):
+        return False
+    allocated = int(ds.get("BitsAllocated", 0) or 0)
+    stored = int(ds.get("BitsStored", allocated) or allocated)
+    high = int(ds.get("HighBit", stored - 1) if ds.get("HighBit") is not None else stored - 1)
+    try:
+        position = int(ds[group << 16 | 0x0102].value) if 0x0102 in elements else -1
+        shape = (int(ds[group << 16 | 0x0010].value), int(ds[group << 16 | 0x0011].value))
+    except (TypeError, ValueError, KeyError):
+        return False
+    if allocated not in (8, 16, 32) or not high < position < allocated or shape != (int(ds.Rows), int(ds.Columns)):
+        return False
+    if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
+        return False
+    frames = frame_count(ds)
+    dtype = np.dtype(f"uint{allocated}").newbyteorder("<" if ds.file_meta.TransferSyntaxUID.is_little_endian else ">")
+    count = frames * shape[0] * shape[1]
+    raw = bytes(ds.PixelData)
+    if len(raw) < count * dtype.itemsize:
+        return False
+    bits = (np.frombuffer(raw, dtype=dtype, count=count) >> position & 1).astype(np.uint8)
+    data = pack_bits(bits)
+    ds.add_new(group << 16 | OVERLAY_DATA, "OW", data + b"\0" * (len(data) % 2))
+    ds.add_new(group << 16 | 0x0100, "US", 1)
+    ds.add_new(group << 16 | 0x0102, "US", 0)
+    if frames > 1:
+        ds.add_new(group << 16 | 0x0015, "IS", frames)
+    return True
 
 
 def _clean_plane(ds: Dataset, group: int, job: Job, config: PipelineConfig) -> int:
-    if (group << 16 | OVERLAY_DATA) not in ds._dict:
+    if (group << 16 | OVERLAY_DATA) not in ds._dict and not lift_embedded_plane(ds, group):
         _remove(ds, group)  # a group without a plane is description only
         return 0
     engines, _ = load_engines(config.ocr_engines, config.easyocr_model_dir, config.ocr_threads)

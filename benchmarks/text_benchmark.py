@@ -1,6 +1,6 @@
 """Burned-in identifiers on the TrueType corpus (text_corpus.py): both parts, reported apart.
 
-    python benchmarks/text_benchmark.py [--images 48] [--parts dev,eval]
+    python benchmarks/text_benchmark.py [--images 48] [--overlays 6] [--parts dev,eval]
 
 Each image goes through the whole pipeline with the default options (hold included).
 Measures, per part:
@@ -13,6 +13,10 @@ Measures, per part:
 - pixels outside all burned-in text unchanged: outside every token box (grown by the
   padding and 3 px), the share stage 6 did not paint; and how many images had any;
 - real scanner files without text whose pixel data came out byte for byte;
+- text in the annotation layer (a 60xx plane, or bits above HighBit), run with Clean
+  Graphics so that planes are kept and cleaned: a token is hidden when at most 5% of its
+  set bits are left in the written file (a removed plane hides everything), and a
+  clinical one kept when at least 95% are;
 - seconds per image.
 Hidden rates are broken down by text height, orientation, font, placement and class.
 Misses are listed for the dev part only: the evaluation part is reported as totals, so
@@ -26,6 +30,7 @@ import shutil
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +44,11 @@ from text_corpus import build  # noqa: E402
 from anonymizer.config import PipelineConfig  # noqa: E402
 from anonymizer.errors import AnonymizerError  # noqa: E402
 from anonymizer.loading import open_job  # noqa: E402
+from anonymizer.metadata.profile import ProfileOption  # noqa: E402
 from anonymizer.pipeline import quiet_pydicom, run_stages  # noqa: E402
 
 HIDDEN, KEPT, SLACK_PX = 0.95, 0.05, 3
+LAYERS = ("overlay", "high-bits")
 
 
 def size_bucket(height: int) -> str:
@@ -55,6 +62,24 @@ def coverage(mask: np.ndarray | None, token: dict) -> float:
     left, top, width, height = token["box"]
     frames = range(mask.shape[0]) if token["frame"] is None else [token["frame"]]
     return min(float(mask[f, top:top + height, left:left + width].mean()) for f in frames)
+
+
+def layer_bits(path: Path, token: dict) -> int:
+    """How many bits of the token's box the file's annotation layer shows: its (6000,3000)
+    plane, where the output may have lifted a high-bits overlay to, or else bits above
+    HighBit of PixelData."""
+    ds = pydicom.dcmread(path)
+    left, top, width, height = token["box"]
+    stored = np.frombuffer(ds.PixelData, dtype=np.uint16).reshape(ds.Rows, ds.Columns)
+    plane = stored >> int(ds.BitsStored) & 1
+    if 0x60003000 in ds:
+        plane = plane | np.asarray(ds.overlay_array(0x6000))
+    return int(plane[top:top + height, left:left + width].sum())
+
+
+def layer_kept(source: Path, written: Path, token: dict) -> float:
+    before = layer_bits(source, token)
+    return layer_bits(written, token) / before if before else 1.0
 
 
 def run_image(path: Path, out: Path, config: PipelineConfig) -> tuple[str, np.ndarray | None, float, object]:
@@ -71,11 +96,39 @@ def run_image(path: Path, out: Path, config: PipelineConfig) -> tuple[str, np.nd
     return status, job.redaction_mask, time.perf_counter() - start, job
 
 
+def evaluate_layer(name: str, facts: dict, folder: Path, out: Path, config: PipelineConfig, stats: dict,
+                   misses: list[str], show_misses: bool) -> None:
+    status, _, _, job = run_image(folder / name, out, config)
+    stats["layer_images"] += 1
+    readable = False
+    for token in facts["tokens"]:
+        written = job is not None and job.output_path.exists()
+        kept = layer_kept(folder / name, job.output_path, token) if written else 0.0
+        if token["kind"] == "phi":
+            stats["layer_phi"] += 1
+            stats["layer_phi_hidden"] += kept <= 1 - HIDDEN
+            if kept > 1 - HIDDEN:
+                readable = True
+                if show_misses:
+                    misses.append(f"{name} [{status}] {token['layer']} {token['cls']} {token['height']} px: "
+                                  f"{kept:.0%} of its bits left")
+        elif token["kind"] == "clinical":
+            stats["layer_clinical"] += 1
+            stats["layer_clinical_kept"] += kept >= HIDDEN
+    stats["layer_released_readable"] += readable and status == "written"
+
+
 def evaluate(folder: Path, truth: dict, config: PipelineConfig, out: Path, show_misses: bool) -> dict:
     stats: dict = defaultdict(int)
     by: dict = defaultdict(lambda: [0, 0])
     misses, seconds = [], []
+    strategy = config.strategy
+    clean_graphics = replace(strategy, options=strategy.options | {ProfileOption.CLEAN_GRAPHICS})
+    layer_config = replace(config, strategy=clean_graphics)
     for name, facts in sorted(truth.items()):
+        if facts["kind"] in LAYERS:
+            evaluate_layer(name, facts, folder, out, layer_config, stats, misses, show_misses)
+            continue
         status, mask, elapsed, job = run_image(folder / name, out, config)
         seconds.append(elapsed)
         tokens = facts["tokens"]
@@ -131,6 +184,7 @@ def pct(a: int, b: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=48)
+    parser.add_argument("--overlays", type=int, default=6)
     parser.add_argument("--parts", default="dev,eval")
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work" / "text")
     args = parser.parse_args()
@@ -139,7 +193,7 @@ def main() -> None:
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     results = {}
     for part in parts:
-        truth = build(args.work / part / "images", part, args.images)
+        truth = build(args.work / part / "images", part, args.images, args.overlays)
         results[part] = evaluate(args.work / part / "images", truth, config, args.work / part / "out",
                                  show_misses=part == "dev")
     header = " | ".join(parts)
@@ -160,6 +214,12 @@ def main() -> None:
                   f"({s.get('outside_painted', 0)} px painted, in {s.get('anatomy_painted_images', 0)} images)")
     row("real files without text, pixel data byte for byte", lambda s: pct(s.get("clean_same", 0), s.get("clean", 0)))
     row("seconds per image", lambda s: f"{s.get('seconds', 0):.2f}")
+    row("annotation-layer images (60xx plane, high bits), Clean Graphics", lambda s: str(s.get("layer_images", 0)))
+    row("annotation layer: identifier tokens hidden",
+        lambda s: pct(s.get("layer_phi_hidden", 0), s.get("layer_phi", 0)))
+    row("annotation layer: released with an identifier readable", lambda s: str(s.get("layer_released_readable", 0)))
+    row("annotation layer: clinical tokens kept",
+        lambda s: pct(s.get("layer_clinical_kept", 0), s.get("layer_clinical", 0)))
     keys = sorted({k for p in parts for k in results[p]["by"]})
     print()
     print(f"| identifier tokens hidden, by | {header} |")

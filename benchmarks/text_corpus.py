@@ -9,7 +9,9 @@ in, on real images (pydicom's CT, MR, NM and ultrasound) resized to 240-3000 px.
 mix labels, names, dates, IDs, ages, institutions and clinical text. Images are DICOM
 (grey in the stored values, colour secondary capture, ultrasound with its region
 sequence, cine with fixed text and a changing frame counter) or PNG/JPEG rasters, some
-JPEG-compressed after the text was written.
+JPEG-compressed after the text was written. A further few images carry their text in the
+annotation layer instead of the pixels: a (60xx,3000) overlay plane, or bits above HighBit
+of a 16-bit PixelData (the retired form XA and older CR systems still write).
 
 Two parts, built by the same code from different seeds, names, fonts and backgrounds:
 - ``dev``: for finding failures; misses are listed in full;
@@ -20,9 +22,10 @@ unchanged: their pixels must come out byte for byte.
 
 Truth (truth.json): per image, each token's ink box [left, top, width, height], its frame
 (None: every frame), kind (phi | label | clinical), class (name, date, id, age,
-institution, time, ...), height in px, orientation, font and placement. A label's value
-is phi; the label itself may be painted or kept, and so may the sex letter written
-between a birth date and an age (it is part of the identifier line).
+institution, time, ...), height in px, orientation, font, placement and layer (pixels,
+overlay or high-bits). A label's value is phi; the label itself may be painted or kept,
+and so may the sex letter written between a birth date and an age (it is part of the
+identifier line).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import pydicom
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.pixels import pack_bits
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -108,6 +112,7 @@ class Token:
     orientation: int
     font: str
     placement: str
+    layer: str = "pixels"  # or "overlay" (a 60xx plane) or "high-bits" (bits above HighBit)
 
 
 def _date(rng: random.Random) -> tuple[str, str]:
@@ -475,13 +480,68 @@ def make_image(part: Part, index: int, rng: random.Random, out: Path) -> tuple[s
                   "tokens": [asdict(t) for t in tokens]}
 
 
-def build(out: Path, part_name: str, count: int) -> dict:
+OVERLAY_BIT = 12  # the high-bits overlay's bit: the first above BitsStored 12
+
+
+def make_overlay_image(part: Part, index: int, rng: random.Random, out: Path, layer: str) -> tuple[str, dict]:
+    """A 16-bit grey image whose identifiers are not in the pixels but in its annotation
+    layer: a (60xx,3000) plane, or (the retired form, still written by XA and older CR
+    systems) bits above HighBit of PixelData. A clinical line goes in the same layer."""
+    rows = cols = rng.choice((256, 512, 768, 1024))
+    base = background(rng.choice(part.backgrounds), rows, cols, False, False)
+    who = identity(part, rng)
+    plane = np.zeros((rows, cols), np.uint8)
+    tokens: list[Token] = []
+    taken: list[tuple[int, int, int, int]] = []
+    for lines, placement in ((identifier_lines(who, rng), rng.choice(PLACEMENTS[:4])),
+                             (clinical_lines(rng), rng.choice(PLACEMENTS[4:6]))):
+        font = rng.choice(part.fonts)
+        height = max(8, min(rng.randint(9, 24), rows // 16))
+        canvas, block_boxes = render_block(lines, font, height, placement.endswith("right"))
+        spot = place(canvas.shape, rows, cols, placement, rng)
+        if spot is None or any(_overlap(spot, canvas.shape, other) for other in taken):
+            continue
+        top, left = spot
+        taken.append((top, left, top + canvas.shape[0], left + canvas.shape[1]))
+        plane[top:top + canvas.shape[0], left:left + canvas.shape[1]] |= (canvas > 127).astype(np.uint8)
+        for box, text, tkind, cls in block_boxes:
+            if box[2]:
+                tokens.append(Token([box[0] + left, box[1] + top, box[2], box[3]], None, tkind, cls, text, height,
+                                    0, font, placement, layer))
+    ds = header("dicom", who, rows, cols, 1, 1, with_identity=rng.random() < 0.6)
+    pixels = np.clip(base * 4095 + 0.5, 0, 4095).astype(np.uint16)
+    ds.add_new(0x60000010, "US", rows)
+    ds.add_new(0x60000011, "US", cols)
+    ds.add_new(0x60000040, "CS", "G")
+    ds.add_new(0x60000050, "SS", [1, 1])
+    ds.add_new(0x60000022, "LO", "annotation")
+    if layer == "overlay":
+        ds.add_new(0x60000100, "US", 1)
+        ds.add_new(0x60000102, "US", 0)
+        ds.add_new(0x60003000, "OW", pack_bits(plane.reshape(-1)))
+    else:
+        ds.add_new(0x60000100, "US", 16)
+        ds.add_new(0x60000102, "US", OVERLAY_BIT)
+        pixels |= plane.astype(np.uint16) << OVERLAY_BIT
+    ds.PixelData = pixels.tobytes()
+    name = f"{index:03d}_{layer}.dcm"
+    ds.save_as(out / name, enforce_file_format=True)
+    return name, {"kind": layer, "rows": rows, "cols": cols, "frames": 1, "tokens": [asdict(t) for t in tokens]}
+
+
+def build(out: Path, part_name: str, count: int, overlays: int = 6) -> dict:
+    """``count`` images with text in the pixels, then ``overlays`` with it in the
+    annotation layer (drawn from their own generator, so the first ones do not change)."""
     part = PARTS[part_name]
     rng = random.Random(part.seed)
     out.mkdir(parents=True, exist_ok=True)
     truth = {}
     for index in range(count):
         name, facts = make_image(part, index, rng, out)
+        truth[name] = facts
+    layer_rng = random.Random(part.seed + 1)
+    for index in range(count, count + overlays):
+        name, facts = make_overlay_image(part, index, layer_rng, out, ("overlay", "high-bits")[index % 2])
         truth[name] = facts
     if part_name == "eval":
         for name in CLEAN_REAL:
@@ -496,8 +556,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--part", choices=sorted(PARTS), default="dev")
     parser.add_argument("--images", type=int, default=48)
+    parser.add_argument("--overlays", type=int, default=6)
     args = parser.parse_args()
-    truth = build(args.out, args.part, args.images)
+    truth = build(args.out, args.part, args.images, args.overlays)
     tokens = sum(len(facts["tokens"]) for facts in truth.values())
     print(f"{len(truth)} images, {tokens} tokens in {args.out}")
 

@@ -130,3 +130,41 @@ def test_overlays_are_removed_without_clean_graphics_or_unread(tmp_path):
         assert report.status == "written", report.reason
         assert not any(e.tag.group == 0x6000 for e in pydicom.dcmread(report.output_path))
     assert any("overlay 6000: removed" in s for s in unread.stages)
+
+
+def high_bits_overlay_with_text(tmp_path: Path) -> Path:
+    """CT_small with 12 of 16 bits stored and an embedded overlay (OverlayBitPosition 12,
+    the retired form): the patient's name at the top, a clinical "SUPINE" at the bottom."""
+    import cv2
+
+    ds = pydicom.dcmread(CT_SMALL)
+    values = np.clip(ds.pixel_array.astype(np.int32) + 1000, 0, 4095).astype(np.uint16)
+    canvas = np.zeros(values.shape, np.uint8)
+    cv2.putText(canvas, str(ds.PatientName).replace("^", " ").upper(), (8, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 1)
+    cv2.putText(canvas, "SUPINE", (8, 110), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 1)
+    ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, 0
+    ds.RescaleIntercept = -1000
+    ds.PixelData = (values | ((canvas > 127).astype(np.uint16) << 12)).astype("<u2").tobytes()
+    ds["PixelData"].VR = "OW"
+    for element, vr, value in ((0x0010, "US", ds.Rows), (0x0011, "US", ds.Columns), (0x0040, "CS", "G"),
+                               (0x0050, "SS", [1, 1]), (0x0100, "US", 16), (0x0102, "US", 12)):
+        ds.add_new(0x60000000 | element, vr, value)
+    path = tmp_path / "xa_style_overlay.dcm"
+    ds.save_as(path)
+    return path
+
+
+def test_clean_graphics_lifts_a_high_bits_overlay_into_a_plane_and_cleans_it(tmp_path):
+    source = high_bits_overlay_with_text(tmp_path)
+    before = np.frombuffer(pydicom.dcmread(source).PixelData, dtype="<u2").reshape(128, 128) >> 12 & 1
+    report = run_file(source, tmp_path / "out", clean_graphics())
+    assert report.status == "written", report.reason
+    written = pydicom.dcmread(report.output_path)
+    stored = np.frombuffer(written.PixelData, dtype="<u2").reshape(128, 128)
+    assert not (stored >> 12).any()  # PixelData's unused bits are cleared as in every output
+    plane = np.asarray(written.overlay_array(0x6000))
+    assert written[0x60000102].value == 0 and written[0x60000100].value == 1
+    name_rows, clinical_rows = slice(10, 40), slice(90, 120)
+    assert before[name_rows].sum() > 50 and plane[name_rows].sum() <= 0.05 * before[name_rows].sum()
+    assert np.array_equal(plane[clinical_rows], before[clinical_rows])  # the clinical annotation stays
+    assert any("lifted from PixelData's unused bits" in s for s in report.stages)

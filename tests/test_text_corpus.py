@@ -27,7 +27,7 @@ def decoded(path):
 
 
 def test_each_token_box_holds_its_ink_and_nothing_spills_past_it(tmp_path):
-    truth = text_corpus.build(tmp_path, "dev", 14)
+    truth = text_corpus.build(tmp_path, "dev", 14, overlays=0)
     assert json.loads((tmp_path / "truth.json").read_text()) == truth
     orientations = set()
     for name, facts in truth.items():
@@ -43,6 +43,28 @@ def test_each_token_box_holds_its_ink_and_nothing_spills_past_it(tmp_path):
             assert inside.reshape(-1, *inside.shape[2:]).std(axis=0).max() > 0.05, (name, token["cls"])
             orientations.add(token["orientation"])
     assert orientations == {0, 90, 180, 270}
+
+
+def test_annotation_layer_images_hold_their_text_in_the_layer_not_the_pixels(tmp_path):
+    truth = text_corpus.build(tmp_path, "eval", 0, overlays=4)
+    assert sorted(facts["kind"] for facts in truth.values() if facts["kind"] != "real") == \
+        ["high-bits", "high-bits", "overlay", "overlay"]
+    for name, facts in truth.items():
+        if facts["kind"] == "real":
+            continue
+        ds = pydicom.dcmread(tmp_path / name)
+        stored = np.frombuffer(ds.PixelData, dtype=np.uint16).reshape(ds.Rows, ds.Columns)
+        layer = (np.asarray(ds.overlay_array(0x6000)) if facts["kind"] == "overlay"
+                 else stored >> ds.BitsStored & 1)
+        assert ds[0x60000102].value == (0 if facts["kind"] == "overlay" else 12)
+        assert {t["kind"] for t in facts["tokens"]} >= {"phi"}
+        outside = layer.astype(bool)
+        for token in facts["tokens"]:
+            assert token["layer"] == facts["kind"]
+            left, top, width, height = token["box"]
+            assert layer[top:top + height, left:left + width].sum() > 5, (name, token["cls"])
+            outside[max(top - 2, 0):top + height + 2, max(left - 2, 0):left + width + 2] = False
+        assert not outside.any(), name  # every set bit belongs to a token of the truth
 
 
 def test_rotation_moves_each_box_with_its_word():
