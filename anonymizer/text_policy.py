@@ -31,6 +31,7 @@ class TextPolicy:
     extra_safe_words: frozenset[str]
     covering_share: float
     speaking_similarity: int
+    speaking_substance: float
     max_growth_heights: float
     legible_confidence: float
 
@@ -49,6 +50,7 @@ _KEYS = {
     ("reading", "extra_safe_words"): ("extra_safe_words", list, None),
     ("box", "covering_share"): ("covering_share", float, (0.0, 1.0)),
     ("box", "speaking_similarity"): ("speaking_similarity", int, (0, 100)),
+    ("box", "speaking_substance"): ("speaking_substance", float, (0.0, 1.0)),
     ("painting", "max_growth_heights"): ("max_growth_heights", float, (0.0, 50.0)),
     ("verification", "legible_confidence"): ("legible_confidence", float, (0.0, 1.0)),
 }

@@ -145,6 +145,25 @@ def test_a_safe_word_speaks_only_for_the_columns_it_was_read_in():
     assert verdict((line, "CHeT PA"), (left, "CHET"), rereads=("CHEST PA",)) is Verdict.SAFE
 
 
+def test_a_re_read_that_read_far_less_than_a_reading_does_not_speak_for_it():
+    """Stage 5 read a 7 px line again, enlarged, and made "a 11" of it: short numbers,
+    safe in themselves, over every column of the box. They spoke for PP-OCR's "Patent
+    HIROSHI" and the name was kept. A safe reading must hold half the characters of the
+    reading it speaks for."""
+    from anonymizer.job import Box, TextRegion
+    from anonymizer.phi.classify import classify_region
+
+    def verdict(*readings):
+        region = TextRegion(box=Box(0, 0, 60, 14), text=readings[0], confidence=0.9, engines=("rapidocr",),
+                            frame=0, readings=readings)
+        classify_region(region, PhiHints(), "phi")
+        return region.verdict
+
+    assert verdict("Patent HIROSHI", "a 11") is Verdict.PHI
+    assert verdict("Patent HIROSHI", "a 11", "(o II'H'II") is Verdict.PHI
+    assert verdict("SUPlNE PA", "SUPINE PA") is Verdict.SAFE  # a re-read of the same length still speaks
+
+
 def test_a_name_one_letter_from_vocabulary_is_no_misread_when_readings_agree_on_it():
     """The allow-list forgives a letter misread in a word of 5+ letters ("SUPENE"). A name
     one letter from a vocabulary word ("SCOTT" ~ SCOUT, "PARKER" ~ MARKER), read so by two

@@ -130,10 +130,14 @@ def _spoken_for(box: Box, text: str, safe: list[tuple[tuple[Verdict, Reason], Bo
                 agreed_unknown: frozenset[str]) -> bool:
     """``agreed_unknown``: words readings agree on that are not vocabulary as they stand."""
     holds_agreed = any(normalised_word(token) in agreed_unknown for token in tokens(text))
-    characters, alike = alnum_upper(text), text_policy().speaking_similarity
-    speaking = [safe_box for _, safe_box, safe_text in safe
-                if not holds_agreed or fuzz.partial_ratio(characters, alnum_upper(safe_text)) >= alike]
-    return _covered(box, speaking)
+    policy = text_policy()
+    characters = alnum_upper(text)
+    speaking = [(safe_box, safe_text) for _, safe_box, safe_text in safe if box.intersection_area(safe_box) and (
+        not holds_agreed or fuzz.partial_ratio(characters, alnum_upper(safe_text)) >= policy.speaking_similarity)]
+    # Readings that hold far fewer characters than this one (stray signs and short
+    # numbers of a re-read) did not read what this one read, whatever columns they span.
+    substance = sum(alnum_count(safe_text) for _, safe_text in speaking)
+    return substance >= policy.speaking_substance * alnum_count(text) and _covered(box, [b for b, _ in speaking])
 
 
 def _covered(box: Box, safe_boxes: list[Box]) -> bool:
