@@ -18,6 +18,8 @@ such a line is kept only when an engine read it as clinical text the first time.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from anonymizer.job import Box, TextRegion, Verdict
@@ -32,9 +34,10 @@ from anonymizer.text_ink import (
 from anonymizer.text_rules import Reason, decide
 
 UNREAD_LINE, GARBLED_LINE = Reason.UNREAD_LINE, Reason.GARBLED_LINE
-# The next line starts within this many text heights of the read one; lines of a block
-# are this alike in height; a word space is narrower than a text height.
-MAX_LINE_GAP_HEIGHTS = 1.0
+# The next line starts within this many text heights of the read one (a console writing
+# a small font at its fixed line pitch leaves two heights between lines); lines of a
+# block are this alike in height; a word space is narrower than a text height.
+MAX_LINE_GAP_HEIGHTS = 2.0
 LINE_HEIGHT_RANGE = (0.6, 1.5)
 MAX_ALIGNMENT_HEIGHTS = 1.0
 MIN_LINE_WIDTH_HEIGHTS = 1.5
@@ -52,8 +55,25 @@ MAX_FILLED_COLUMNS = 0.9
 def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion], frame: int) -> list[TextRegion]:
     """PHI regions for the lines directly above and below identifier lines (and above and
     below those, up to MAX_LINES_FOUND) that hold aligned ink of the same height but that
-    no engine read. ``regions``: those read on this frame."""
-    seeds = _identifier_lines(regions)
+    no engine read. ``regions``: those read on this frame. A block written up or down an
+    edge is the same block turned a quarter: its lines are searched for in the transposed
+    frame, beside the line that was read."""
+    across = _unread_lines(grey, regions, frame, vertical=False)
+    turned = [_transposed_region(r) for r in regions + across]
+    along = _unread_lines(np.ascontiguousarray(grey.T), turned, frame, vertical=True)
+    return across + [_transposed_region(r) for r in along]
+
+
+def _transposed_region(region: TextRegion) -> TextRegion:
+    box = region.box
+    return replace(region, box=Box(box.top, box.left, box.height, box.width))
+
+
+def _unread_lines(grey: np.ndarray, regions: list[TextRegion], frame: int, vertical: bool) -> list[TextRegion]:
+    """The search of unread lines in ``grey`` as it lies; ``vertical``: the regions were
+    turned with it, and the seeds are the identifier lines written up or down an edge,
+    which now lie across."""
+    seeds = _identifier_lines(regions, vertical)
     taken = [r.box for r in regions]
     found: list[TextRegion] = []
     while seeds and len(found) < MAX_LINES_FOUND:
@@ -78,7 +98,7 @@ def garbled_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegio
     """Make PHI each region of ``kept_by_reread`` (judged safe only after its box was read
     again) that is the line directly above or below an identifier line of ``regions``, or
     of a line made PHI so, aligned with it on the left or the right."""
-    seeds = _identifier_lines(regions)
+    seeds = _identifier_lines(regions, vertical=False)
     candidates = {id(r): (r, ink_extent(grey, r.box))
                   for r in kept_by_reread if r.verdict is Verdict.SAFE and r.in_border}
     while seeds and candidates:
@@ -90,11 +110,12 @@ def garbled_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegio
                 seeds.append(region)
 
 
-def _identifier_lines(regions: list[TextRegion]) -> list[TextRegion]:
-    """Border regions that are PHI by evidence, written across the frame. Lines of unknown
-    words are PHI by default, not by evidence: they anchor no block; a line written up or
-    down an edge has its neighbours beside it, where the search for rows does not look."""
-    return [r for r in regions if r.verdict is Verdict.PHI and r.in_border and not r.vertical
+def _identifier_lines(regions: list[TextRegion], vertical: bool) -> list[TextRegion]:
+    """Border regions that are PHI by evidence, written across the frame as it lies
+    (``vertical``: a frame transposed, so these were written up or down an edge). Lines
+    of unknown words are PHI by default, not by evidence: they anchor no block."""
+    return [r for r in regions if r.verdict is Verdict.PHI and r.in_border
+            and (r.box.width >= 2 * r.box.height if vertical else not r.vertical)
             and r.reason is not None and r.reason.evidence]
 
 

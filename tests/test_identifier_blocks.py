@@ -52,6 +52,24 @@ def test_the_lines_above_and_below_a_read_identifier_are_found():
     assert all(r.box.height <= 1.5 * date.height for r in found), "one line each, not the anatomy below"
 
 
+@pytest.mark.parametrize("quarter_turns", [1, 3])
+def test_the_lines_beside_a_read_identifier_written_up_or_down_an_edge_are_found(quarter_turns):
+    view, (name, date, mrn) = _ct_with_block()
+    rows, cols = view.shape
+    turned = np.ascontiguousarray(np.rot90(view, quarter_turns))
+
+    def turn(box: Box) -> Box:  # the box on the frame turned as np.rot90 turns it
+        if quarter_turns == 1:
+            return Box(box.top, cols - box.right, box.height, box.width)
+        return Box(rows - box.bottom, box.left, box.height, box.width)
+
+    read = turn(Box(date.left - 2, date.top - 3, date.width + 4, date.height + 6))
+    assert read.height >= 2 * read.width  # written up or down the edge
+    found = unread_lines_of_identifier_blocks(turned, [_region(read)], 0)
+    assert len(found) == 2 and all(r.reason == UNREAD_LINE and r.vertical for r in found)
+    assert any(_covers(r.box, turn(name)) for r in found) and any(_covers(r.box, turn(mrn)) for r in found)
+
+
 def test_lines_of_a_block_are_found_one_after_another():
     view, boxes = _ct_with_block(LINES + ("ACC A315871",))
     found = unread_lines_of_identifier_blocks(view, [_region(boxes[0])], 0)
