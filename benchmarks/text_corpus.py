@@ -97,6 +97,7 @@ CLEAN_REAL = ("CT_small.dcm", "MR_small.dcm", "693_J2KI.dcm", "JPEG2000.dcm", "l
 CLINICAL_LINES = (("120", "kVp", "200", "mAs"), ("SUPINE",), ("CHEST", "PA"), ("W:400", "L:40"),
                   ("SL", "5.0mm"), ("T2", "FLAIR", "AX"), ("PORTABLE",), ("ERECT",), ("LAT", "DECUB"),
                   ("12", "MHz"), ("R",), ("L",), ("AP",), ("SAG",), ("FOV", "24cm"), ("TR", "4500"), ("SE", "3"))
+TITLES = {"DR", "DR."}  # a title before a name identifies no one: it is labelled a label
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 PLACEMENTS = ("top-left", "top-right", "bottom-left", "bottom-right", "top", "bottom", "left", "right", "inner")
 
@@ -154,12 +155,16 @@ def identifier_lines(who: dict, rng: random.Random) -> list[list[tuple[str, str,
         [("ACC#", "label", "label"), (who["acc"], "phi", "id")] if who["acc"] else [(who["mrn"], "phi", "id")],
         [(word, "phi", "institution") for word in who["institution"].split()],
         [(who["study"], "phi", "date"), (who["time"], "phi", "time")],
-        [("REF:", "label", "label")] + [(word, "phi", "physician") for word in who["physician"].split()],
+        [("REF:", "label", "label")] + [staff_word(word) for word in who["physician"].split()],
         [("Age", "label", "label"), (who["age"], "phi", "age")],
     ], rng.randint(0, 2))
     lines = lines[:rng.randint(1, 3)] + extra
     rng.shuffle(lines)
     return lines
+
+
+def staff_word(word: str) -> tuple[str, str, str]:
+    return (word, "label", "label") if word.upper() in TITLES else (word, "phi", "physician")
 
 
 def clinical_lines(rng: random.Random) -> list[list[tuple[str, str, str]]]:
