@@ -40,6 +40,8 @@ RULES: tuple[Rule, ...] = (
     Rule("not-text", "5: box", "at most one character read again on the enlarged box: a shape, not text"),
     Rule("unread-block-line", "5: frame", "an unread line of ink next to an identifier line of a block"),
     Rule("garbled-block-line", "5: frame", "a garbled line next to an identifier line, clinical only on a re-read"),
+    Rule("unknown-block-line", "5: frame",
+         "unknown words next to an identifier line of a block: identifiers wherever the block lies"),
     Rule("label-alone", "6", "an identifier label with nothing after it to paint"),
     Rule("reviewer", "6", "a person decided the held box (medical-anonymizer review)"),
 )
@@ -70,6 +72,7 @@ class Reason(str, Enum):
     NOT_TEXT = "not text: at most one character read again on the enlarged box"
     UNREAD_LINE = "unread line in a block of identifier lines"
     GARBLED_LINE = "line in a block of identifier lines that only a re-read made clinical"
+    BLOCK_LINE = "unknown words in a block of identifier lines"
     LABEL_ALONE = "an identifier label alone, nothing after it to paint"
     REVIEWER_REDACT = "a reviewer decided to redact it"
 
@@ -101,6 +104,7 @@ _RULE_OF = {
     Reason.NOT_TEXT: "not-text",
     Reason.UNREAD_LINE: "unread-block-line",
     Reason.GARBLED_LINE: "garbled-block-line",
+    Reason.BLOCK_LINE: "unknown-block-line",
     Reason.LABEL_ALONE: "label-alone",
     Reason.REVIEWER_REDACT: "reviewer",
 }

@@ -33,7 +33,7 @@ from anonymizer.text_ink import (
 )
 from anonymizer.text_rules import Reason, decide
 
-UNREAD_LINE, GARBLED_LINE = Reason.UNREAD_LINE, Reason.GARBLED_LINE
+UNREAD_LINE, GARBLED_LINE, BLOCK_LINE = Reason.UNREAD_LINE, Reason.GARBLED_LINE, Reason.BLOCK_LINE
 # The next line starts within this many text heights of the read one (a console writing
 # a small font at its fixed line pitch leaves two heights between lines); lines of a
 # block are this alike in height; a word space is narrower than a text height.
@@ -64,9 +64,16 @@ def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion
     return across + [_transposed_region(r) for r in along]
 
 
+def _transposed_box(box: Box) -> Box:
+    return Box(box.top, box.left, box.height, box.width)
+
+
+def _same_box(box: Box) -> Box:
+    return box
+
+
 def _transposed_region(region: TextRegion) -> TextRegion:
-    box = region.box
-    return replace(region, box=Box(box.top, box.left, box.height, box.width))
+    return replace(region, box=_transposed_box(region.box))
 
 
 def _unread_lines(grey: np.ndarray, regions: list[TextRegion], frame: int, vertical: bool) -> list[TextRegion]:
@@ -108,6 +115,27 @@ def garbled_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegio
                 decide(region, Verdict.PHI, GARBLED_LINE)
                 del candidates[key]
                 seeds.append(region)
+
+
+def unknown_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion]) -> None:
+    """Give the block's evidence to each line of unknown words directly above or below an
+    identifier line (or a line joined so), aligned with it: a name under an "ID:" line is
+    an identifier wherever the block lies, so it is redacted, not held for review. Lines
+    written up or down an edge are followed in the transposed frame."""
+    for vertical in (False, True):
+        turn = _transposed_box if vertical else _same_box
+        view = np.ascontiguousarray(grey.T) if vertical else grey
+        seeds = [r for r in regions if r.verdict is Verdict.PHI and r.reason is not None and r.reason.evidence
+                 and r.vertical == vertical]
+        candidates = {id(r): (r, ink_extent(view, turn(r.box))) for r in regions
+                      if r.verdict is Verdict.PHI and r.reason is Reason.UNRECOGNISED and r.vertical == vertical}
+        while seeds and candidates:
+            line = ink_extent(view, turn(seeds.pop(0).box))
+            for key, (region, extent) in list(candidates.items()):
+                if _adjacent_line(line, extent):
+                    decide(region, Verdict.PHI, BLOCK_LINE)
+                    del candidates[key]
+                    seeds.append(region)
 
 
 def _identifier_lines(regions: list[TextRegion], vertical: bool) -> list[TextRegion]:

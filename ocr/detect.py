@@ -12,7 +12,11 @@ from anonymizer.phi.classify import alnum_count, classify_region
 from anonymizer.phi.ner import ner_model_dir
 from anonymizer.text_ink import grey_view
 from anonymizer.text_rules import Reason, decide
-from ocr.blocks import garbled_lines_of_identifier_blocks, unread_lines_of_identifier_blocks
+from ocr.blocks import (
+    garbled_lines_of_identifier_blocks,
+    unknown_lines_of_identifier_blocks,
+    unread_lines_of_identifier_blocks,
+)
 from ocr.merge import merge_boxes
 from ocr.plausibility import is_plausible_text
 from ocr.reading import read_crop, read_frame
@@ -90,6 +94,7 @@ def detect_text(job: Job, config: PipelineConfig) -> None:
         grey = grey_view(job.view[frame_index])
         frame_regions.extend(unread_lines_of_identifier_blocks(grey, frame_regions, frame_index))
         garbled_lines_of_identifier_blocks(grey, frame_regions, kept_by_reread)
+        unknown_lines_of_identifier_blocks(grey, frame_regions)
         job.regions.extend(frame_regions)
     for name in sorted(failed):
         job.report.warnings.append(f"OCR engine {name} failed on this file; the other engines' results are used")

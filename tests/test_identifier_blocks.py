@@ -143,3 +143,35 @@ def test_garbled_lines_are_followed_through_the_block():
     lines = [_region(boxes[1])] + [_region(box, Verdict.SAFE, clinical) for box in boxes[2:]]
     garbled_lines_of_identifier_blocks(view, lines, lines[1:])
     assert [r.verdict for r in lines[1:]] == [Verdict.PHI, Verdict.PHI]
+
+
+@pytest.mark.parametrize("quarter_turns", [0, 1])
+def test_unknown_words_in_an_identifier_block_are_identifiers_wherever_the_block_lies(quarter_turns):
+    """A name line of unknown words under an "ID" line, both in the middle of the image
+    (outside the border band), is part of the block: PHI on evidence, so redacted rather
+    than held. Unknown words far from the block stay unknown (held for review); so do
+    lines in a block with no identifier line."""
+    from ocr.blocks import BLOCK_LINE, unknown_lines_of_identifier_blocks
+
+    view, (name, date, mrn) = _ct_with_block()
+    cv2.putText(view, "OKONKWO", (300, 300), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1, cv2.LINE_8)
+    elsewhere = Box(300, 289, 75, 12)
+    if quarter_turns:
+        view = np.ascontiguousarray(view.T)  # the block written down the left edge
+        name, date, mrn, elsewhere = (Box(b.top, b.left, b.height, b.width) for b in (name, date, mrn, elsewhere))
+
+    def unknown(box: Box) -> TextRegion:
+        region = _region(box, reason=Reason.UNRECOGNISED)
+        region.in_border = False
+        return region
+
+    identifier, name_line, far_away = _region(mrn, reason=Reason.ID_LIKE_PATTERN), unknown(date), unknown(elsewhere)
+    first_line = unknown(name)
+    unknown_lines_of_identifier_blocks(view, [identifier, name_line, first_line, far_away])
+    assert name_line.reason == BLOCK_LINE and name_line.reason.evidence
+    assert first_line.reason == BLOCK_LINE  # next to a line joined to the block
+    assert far_away.reason is Reason.UNRECOGNISED
+
+    alone = [unknown(name), unknown(date)]
+    unknown_lines_of_identifier_blocks(view, alone)
+    assert all(r.reason is Reason.UNRECOGNISED for r in alone)
