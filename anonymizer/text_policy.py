@@ -24,6 +24,7 @@ class TextPolicyError(ValueError):
 @dataclass(frozen=True)
 class TextPolicy:
     band_fraction: float
+    max_ocr_side: int
     min_identifying_characters: int
     header_name_similarity: int
     min_header_identifier_length: int
@@ -43,6 +44,7 @@ class TextPolicy:
 # (section, key) of the YAML -> field, and the range a value must lie in.
 _KEYS = {
     ("border", "band_fraction"): ("band_fraction", float, (0.0, 0.5)),
+    ("detection", "max_ocr_side"): ("max_ocr_side", int, (800, 10000)),
     ("reading", "min_identifying_characters"): ("min_identifying_characters", int, (1, 10)),
     ("reading", "header_name_similarity"): ("header_name_similarity", int, (50, 100)),
     ("reading", "min_header_identifier_length"): ("min_header_identifier_length", int, (1, 20)),
@@ -66,7 +68,7 @@ def _values(text: str, source: str) -> dict:
     except yaml.YAMLError:
         raise TextPolicyError(f"{source}: not valid YAML") from None
     if not isinstance(data, dict):
-        raise TextPolicyError(f"{source}: expected sections border, reading, box, painting, verification")
+        raise TextPolicyError(f"{source}: expected sections border, detection, reading, box, painting, verification")
     values = {}
     for section, keys in data.items():
         if not isinstance(keys, dict):

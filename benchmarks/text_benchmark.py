@@ -1,6 +1,6 @@
 """Burned-in identifiers on the TrueType corpus (text_corpus.py): both parts, reported apart.
 
-    python benchmarks/text_benchmark.py [--images 48] [--overlays 6] [--parts dev,eval]
+    python benchmarks/text_benchmark.py [--images 48] [--overlays 6] [--parts dev,eval] [--text-policy-file F]
 
 Each image goes through the whole pipeline with the default options (hold included).
 Measures, per part:
@@ -187,9 +187,10 @@ def main() -> None:
     parser.add_argument("--overlays", type=int, default=6)
     parser.add_argument("--parts", default="dev,eval")
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work" / "text")
+    parser.add_argument("--text-policy-file", type=Path, help="a site's text policy, as the CLI's option")
     args = parser.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
-    config = PipelineConfig(key=b"benchmark key, fixed for the run")
+    config = PipelineConfig(key=b"benchmark key, fixed for the run", text_policy_file=args.text_policy_file)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     results = {}
     for part in parts:

@@ -8,12 +8,13 @@ import cv2
 import numpy as np
 
 from anonymizer.job import Box
+from anonymizer.text_policy import text_policy
 from ocr.engine import OcrBox, OcrEngine
 from ocr.preprocess import thinned_strokes
 
-# Large images (full-detector CR/DX) are read at this long side: detection time grows
-# with area, and burned-in text on such images is 20 px and up, still 15 px here.
-MAX_OCR_SIDE = 1600
+# Large images (full-detector CR/DX) are read at the text policy's detection.max_ocr_side
+# (1600 px shipped): detection time grows with area, and burned-in text on such images is
+# 20 px and up, still 15 px there.
 # Small images carry small fonts (8-12 px on a 512 px CT, or on a 256 px wide NM strip):
 # both engines read them far better at twice the size.
 UPSCALE_BELOW_SIDE = 800
@@ -27,8 +28,9 @@ def ocr_scale(shape: tuple[int, ...]) -> float:
     longest, shortest = max(shape[:2]), min(shape[:2])
     if longest <= UPSCALE_BELOW_SIDE or (shortest <= UPSCALE_NARROW_SIDE and 2 * longest <= MAX_UPSCALED_SIDE):
         return 2.0
-    if longest > MAX_OCR_SIDE:
-        return MAX_OCR_SIDE / longest
+    largest = text_policy().max_ocr_side
+    if longest > largest:
+        return largest / longest
     return 1.0
 
 
