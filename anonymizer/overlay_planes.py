@@ -29,7 +29,7 @@ from anonymizer.metadata.profile import ProfileOption
 from anonymizer.phi.classify import classify_region
 from anonymizer.phi.ner import ner_model_dir
 from anonymizer.pixels.decoding import frame_count
-from anonymizer.pixels.syntax import is_native
+from anonymizer.pixels.unused_bits import native_samples
 from ocr.merge import merge_boxes
 from ocr.reading import read_frame
 from ocr.registry import load_engines
@@ -74,34 +74,21 @@ def lift_embedded_plane(ds: Dataset, group: int) -> bool:
     """Copy an overlay kept in PixelData's unused bits into (60xx,3000), one bit per pixel
     and frame; False when the group describes no such overlay (or one that cannot be
     told apart from the image: a bit inside BitsStored, another size than the image's)."""
-    elements = {tag & 0xFFFF: ds._dict[tag] for tag in ds._dict if tag >> 16 == group}
-    if "PixelData" not in ds or not is_native(ds.file_meta.TransferSyntaxUID):
-        return False
-    allocated = int(ds.get("BitsAllocated", 0) or 0)
-    stored = int(ds.get("BitsStored", allocated) or allocated)
-    high = int(ds.get("HighBit", stored - 1) if ds.get("HighBit") is not None else stored - 1)
+    native = native_samples(ds)
     try:
-        position = int(ds[group << 16 | 0x0102].value) if 0x0102 in elements else -1
+        position = int(ds[group << 16 | 0x0102].value)
         shape = (int(ds[group << 16 | 0x0010].value), int(ds[group << 16 | 0x0011].value))
     except (TypeError, ValueError, KeyError):
         return False
-    if allocated not in (8, 16, 32) or not high < position < allocated or shape != (int(ds.Rows), int(ds.Columns)):
+    if native is None or not native.high < position < native.allocated or shape != (int(ds.Rows), int(ds.Columns)) \
+            or int(ds.get("SamplesPerPixel", 1) or 1) != 1:
         return False
-    if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
-        return False
-    frames = frame_count(ds)
-    dtype = np.dtype(f"uint{allocated}").newbyteorder("<" if ds.file_meta.TransferSyntaxUID.is_little_endian else ">")
-    count = frames * shape[0] * shape[1]
-    raw = bytes(ds.PixelData)
-    if len(raw) < count * dtype.itemsize:
-        return False
-    bits = (np.frombuffer(raw, dtype=dtype, count=count) >> position & 1).astype(np.uint8)
-    data = pack_bits(bits)
+    data = pack_bits((native.values >> position & 1).astype(np.uint8))
     ds.add_new(group << 16 | OVERLAY_DATA, "OW", data + b"\0" * (len(data) % 2))
     ds.add_new(group << 16 | 0x0100, "US", 1)
     ds.add_new(group << 16 | 0x0102, "US", 0)
-    if frames > 1:
-        ds.add_new(group << 16 | 0x0015, "IS", frames)
+    if frame_count(ds) > 1:
+        ds.add_new(group << 16 | 0x0015, "IS", frame_count(ds))
     return True
 
 

@@ -59,6 +59,8 @@ def unread_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion
     edge is the same block turned a quarter: its lines are searched for in the transposed
     frame, beside the line that was read."""
     across = _unread_lines(grey, regions, frame, vertical=False)
+    if not any(r.vertical for r in regions):
+        return across  # no line up or down an edge: the frame need not be turned
     turned = [_transposed_region(r) for r in regions + across]
     along = _unread_lines(np.ascontiguousarray(grey.T), turned, frame, vertical=True)
     return across + [_transposed_region(r) for r in along]
@@ -123,12 +125,15 @@ def unknown_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegio
     an identifier wherever the block lies, so it is redacted, not held for review. Lines
     written up or down an edge are followed in the transposed frame."""
     for vertical in (False, True):
-        turn = _transposed_box if vertical else _same_box
-        view = np.ascontiguousarray(grey.T) if vertical else grey
         seeds = [r for r in regions if r.verdict is Verdict.PHI and r.reason is not None and r.reason.evidence
                  and r.vertical == vertical]
-        candidates = {id(r): (r, ink_extent(view, turn(r.box))) for r in regions
-                      if r.verdict is Verdict.PHI and r.reason is Reason.UNRECOGNISED and r.vertical == vertical}
+        unknown = [r for r in regions if r.verdict is Verdict.PHI and r.reason is Reason.UNRECOGNISED
+                   and r.vertical == vertical]
+        if not seeds or not unknown:
+            continue
+        turn = _transposed_box if vertical else _same_box
+        view = np.ascontiguousarray(grey.T) if vertical else grey
+        candidates = {id(r): (r, ink_extent(view, turn(r.box))) for r in unknown}
         while seeds and candidates:
             line = ink_extent(view, turn(seeds.pop(0).box))
             for key, (region, extent) in list(candidates.items()):
