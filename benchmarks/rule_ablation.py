@@ -33,6 +33,7 @@ SWITCHES = {
     "not-text": [("ocr.detect.unconfirmed", lambda *args: False)],
     "unread-block-line": [("ocr.detect.unread_lines_of_identifier_blocks", lambda *args: [])],
     "garbled-block-line": [("ocr.detect.garbled_lines_of_identifier_blocks", lambda *args: None)],
+    "unknown-block-line": [("ocr.detect.unknown_lines_of_identifier_blocks", lambda *args: None)],
     "kept label re-read (verification)": [("anonymizer.verification.kept_label_reads_as_label", lambda *args: True)],
 }
 
