@@ -64,22 +64,21 @@ def coverage(mask: np.ndarray | None, token: dict) -> float:
     return min(float(mask[f, top:top + height, left:left + width].mean()) for f in frames)
 
 
-def layer_bits(path: Path, token: dict) -> int:
-    """How many bits of the token's box the file's annotation layer shows: its (6000,3000)
-    plane, where the output may have lifted a high-bits overlay to, or else bits above
-    HighBit of PixelData."""
+def layer_plane(path: Path) -> np.ndarray:
+    """What the file's annotation layer shows, one bit per pixel: its (6000,3000) plane,
+    where the output may have lifted a high-bits overlay to, and bits above HighBit of
+    PixelData."""
     ds = pydicom.dcmread(path)
-    left, top, width, height = token["box"]
     stored = np.frombuffer(ds.PixelData, dtype=np.uint16).reshape(ds.Rows, ds.Columns)
     plane = stored >> int(ds.BitsStored) & 1
     if 0x60003000 in ds:
         plane = plane | np.asarray(ds.overlay_array(0x6000))
+    return plane
+
+
+def bits_in(plane: np.ndarray, token: dict) -> int:
+    left, top, width, height = token["box"]
     return int(plane[top:top + height, left:left + width].sum())
-
-
-def layer_kept(source: Path, written: Path, token: dict) -> float:
-    before = layer_bits(source, token)
-    return layer_bits(written, token) / before if before else 1.0
 
 
 def run_image(path: Path, out: Path, config: PipelineConfig) -> tuple[str, np.ndarray | None, float, object]:
@@ -101,9 +100,11 @@ def evaluate_layer(name: str, facts: dict, folder: Path, out: Path, config: Pipe
     status, _, _, job = run_image(folder / name, out, config)
     stats["layer_images"] += 1
     readable = False
+    before = layer_plane(folder / name)
+    after = layer_plane(job.output_path) if job is not None and job.output_path.exists() else None
     for token in facts["tokens"]:
-        written = job is not None and job.output_path.exists()
-        kept = layer_kept(folder / name, job.output_path, token) if written else 0.0
+        set_bits = bits_in(before, token)
+        kept = 0.0 if after is None else bits_in(after, token) / set_bits if set_bits else 1.0
         if token["kind"] == "phi":
             stats["layer_phi"] += 1
             stats["layer_phi_hidden"] += kept <= 1 - HIDDEN

@@ -107,16 +107,8 @@ def garbled_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegio
     """Make PHI each region of ``kept_by_reread`` (judged safe only after its box was read
     again) that is the line directly above or below an identifier line of ``regions``, or
     of a line made PHI so, aligned with it on the left or the right."""
-    seeds = _identifier_lines(regions, vertical=False)
-    candidates = {id(r): (r, ink_extent(grey, r.box))
-                  for r in kept_by_reread if r.verdict is Verdict.SAFE and r.in_border}
-    while seeds and candidates:
-        line = ink_extent(grey, seeds.pop(0).box)
-        for key, (region, extent) in list(candidates.items()):
-            if _adjacent_line(line, extent):
-                decide(region, Verdict.PHI, GARBLED_LINE)
-                del candidates[key]
-                seeds.append(region)
+    garbled = [r for r in kept_by_reread if r.verdict is Verdict.SAFE and r.in_border]
+    _join_block(grey, _identifier_lines(regions, vertical=False), garbled, GARBLED_LINE, _same_box)
 
 
 def unknown_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegion]) -> None:
@@ -131,16 +123,24 @@ def unknown_lines_of_identifier_blocks(grey: np.ndarray, regions: list[TextRegio
                    and r.vertical == vertical]
         if not seeds or not unknown:
             continue
-        turn = _transposed_box if vertical else _same_box
         view = np.ascontiguousarray(grey.T) if vertical else grey
-        candidates = {id(r): (r, ink_extent(view, turn(r.box))) for r in unknown}
-        while seeds and candidates:
-            line = ink_extent(view, turn(seeds.pop(0).box))
-            for key, (region, extent) in list(candidates.items()):
-                if _adjacent_line(line, extent):
-                    decide(region, Verdict.PHI, BLOCK_LINE)
-                    del candidates[key]
-                    seeds.append(region)
+        _join_block(view, seeds, unknown, BLOCK_LINE, _transposed_box if vertical else _same_box)
+
+
+def _join_block(view: np.ndarray, seeds: list[TextRegion], candidates: list[TextRegion], reason: Reason,
+                turn) -> None:
+    """Make PHI, for ``reason``, each candidate that is the line next to a seed (see
+    _adjacent_line), and follow the block from it; ``turn`` brings a region's box into
+    ``view`` (the frame, or the frame transposed)."""
+    seeds = list(seeds)
+    left = {id(r): (r, ink_extent(view, turn(r.box))) for r in candidates}
+    while seeds and left:
+        line = ink_extent(view, turn(seeds.pop(0).box))
+        for key, (region, extent) in list(left.items()):
+            if _adjacent_line(line, extent):
+                decide(region, Verdict.PHI, reason)
+                del left[key]
+                seeds.append(region)
 
 
 def _identifier_lines(regions: list[TextRegion], vertical: bool) -> list[TextRegion]:
