@@ -22,15 +22,15 @@ VERTICAL_RATIO = 2.0  # a box this many times taller than wide holds a vertical 
 MIN_TURNED_ALNUM = 4
 
 
-# PP-OCR's detector outlines text; Tesseract's page layout also boxes anatomy's edges,
-# tall ones included, so only the detector's boxes are turned.
-DETECTOR_ENGINE = "rapidocr"
+# PP-OCR's and EasyOCR's (CRAFT) detectors outline text; Tesseract's page layout also
+# boxes anatomy's edges, tall ones included, so only the detectors' boxes are turned.
+DETECTOR_ENGINES = ("rapidocr", "easyocr")
 
 
 def vertical_lines(boxes: list[OcrBox]) -> list[Box]:
     found: list[Box] = []
     for b in boxes:
-        if b.engine != DETECTOR_ENGINE:
+        if b.engine not in DETECTOR_ENGINES:
             continue
         if b.box.height >= VERTICAL_RATIO * b.box.width and b.box.width >= MIN_TEXT_HEIGHT_PX \
                 and all(b.box.iou(seen) < 0.5 for seen in found):
@@ -43,7 +43,10 @@ def read_turned(engines, image: np.ndarray, box: Box, confidence: float) -> list
     rows, cols = image.shape[:2]
     crop = image[max(box.top - CROP_CONTEXT_PX, 0):min(box.bottom + CROP_CONTEXT_PX, rows),
                  max(box.left - CROP_CONTEXT_PX, 0):min(box.right + CROP_CONTEXT_PX, cols)]
-    readings: list[OcrBox] = []
+    # A line runs one way: of each engine's two turned readings only the more confident
+    # stands; the other is the line upside down, which one engine or another always reads
+    # as some confident garble ("Vd IS3HD" for CHEST PA).
+    best: dict[str, OcrBox] = {}
     for quarter_turns in (1, 3):
         turned = np.ascontiguousarray(np.rot90(crop, quarter_turns))
         for engine in engines:
@@ -56,6 +59,7 @@ def read_turned(engines, image: np.ndarray, box: Box, confidence: float) -> list
                 # Judged as the horizontal line it is once turned: its height is the box's width.
                 as_line = Box(0, 0, box.height, box.width)
                 if (sum(c.isalnum() for c in b.text) >= MIN_TURNED_ALNUM and b.confidence >= confidence
-                        and is_plausible_text(as_line, b.text, cols, b.confidence)):
-                    readings.append(OcrBox(box, b.text, b.confidence, b.engine))
-    return readings
+                        and is_plausible_text(as_line, b.text, cols, b.confidence)
+                        and (b.engine not in best or b.confidence > best[b.engine].confidence)):
+                    best[b.engine] = OcrBox(box, b.text, b.confidence, b.engine)
+    return list(best.values())
