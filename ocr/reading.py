@@ -7,6 +7,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from anonymizer.border import band_widths
 from anonymizer.job import Box
 from anonymizer.text_policy import text_policy
 from ocr.engine import OcrBox, OcrEngine
@@ -47,11 +48,28 @@ def read_frame(engines: tuple[OcrEngine, ...], image: np.ndarray, failed: set[st
         if engine.name in failed:
             continue
         try:
-            boxes.extend(engine.read(image))
+            boxes.extend(engine.read(image) if getattr(engine, "whole_frame", True) else read_bands(engine, image))
         except Exception:  # noqa: BLE001 - one engine failing degrades to the others
             failed.add(engine.name)
     rows, cols = (int(round(n / scale)) for n in (image.shape[0] - 2 * EDGE_PAD_PX, image.shape[1] - 2 * EDGE_PAD_PX))
     return [replace(b, box=_to_frame(b.box, scale, rows, cols)) for b in boxes]
+
+
+def read_bands(engine: OcrEngine, image: np.ndarray) -> list[OcrBox]:
+    """An engine too slow for whole frames reads the four border bands (the text policy's
+    band fraction of each side), where burned-in annotations sit; boxes in image coordinates."""
+    rows, cols = image.shape[:2]
+    band_rows, band_cols = band_widths(rows, cols, None)
+    if 2 * band_rows >= rows or 2 * band_cols >= cols:
+        return engine.read(image)
+    # Top and bottom across the whole width, the sides between them: no pixel read twice.
+    strips = ((0, band_rows, 0, cols), (rows - band_rows, rows, 0, cols),
+              (band_rows, rows - band_rows, 0, band_cols), (band_rows, rows - band_rows, cols - band_cols, cols))
+    found: list[OcrBox] = []
+    for top, bottom, left, right in strips:
+        for b in engine.read(np.ascontiguousarray(image[top:bottom, left:right])):
+            found.append(replace(b, box=Box(b.box.left + left, b.box.top + top, b.box.width, b.box.height)))
+    return found
 
 
 def _to_frame(box: Box, scale: float, rows: int, cols: int) -> Box:

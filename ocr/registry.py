@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,11 +34,9 @@ def _load(name: str, easyocr_dir: Path | None, threads: int | None) -> OcrEngine
 
         return TesseractEngine()
     if name == "easyocr":
-        if importlib.util.find_spec("easyocr") is None:
-            raise ModuleNotFoundError("easyocr is not installed")
-        from ocr.easyocr_engine import EasyOcrEngine
+        from ocr.easyocr_onnx import EasyOcrEngine
 
-        return EasyOcrEngine(easyocr_dir)
+        return EasyOcrEngine(easyocr_dir, threads)
     raise ValueError(f"unknown OCR engine {name!r}")
 
 

