@@ -5,18 +5,21 @@ from __future__ import annotations
 from anonymizer.job import FileReport
 
 WIDTH = 64
+ENGINE_NAMES = {"rapidocr": "PP-OCR", "tesseract": "Tesseract", "easyocr": "EasyOCR"}
 
 
 def summary_lines(report: FileReport) -> list[str]:
-    engines = ", ".join(f"{name} {count}" for name, count in report.regions_per_engine.items()) or "none"
+    # One line per engine that ran, before the merge, as the seed's summary has them.
+    per_engine = [(f"{ENGINE_NAMES.get(name, name)} regions", str(count))
+                  for name, count in report.regions_per_engine.items()]
     lines = [
         ("File", report.source_name),
         ("Classification", report.classification or "-"),
         ("Format", report.file_format or "-"),
         ("Metadata attributes cleaned", str(report.attributes_cleaned)),
         ("Frames scanned", f"{report.frames_scanned} of {report.frames_total}"),
-        ("Text regions per engine", engines),
-        ("Regions after merge", str(report.regions_merged)),
+        *(per_engine or [("OCR regions", "none")]),
+        ("After merge", str(report.regions_merged)),
         ("Regions redacted", str(report.regions_redacted)),
         ("Redactions verified (re-read)", f"{report.regions_verified}, {report.regions_refilled} refilled solid"),
         ("Left for a person (review)", str(report.regions_review)),

@@ -17,8 +17,8 @@ def test_cli_run_on_tcia_ct_prints_summary_and_writes_output(tmp_path, tcia_dir)
     result = run_cli(str(tcia_dir / "2_ORIGINAL.dcm"), str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "ANONYMIZATION COMPLETE" in result.stdout
-    for label in ("Classification", "Format", "Metadata attributes cleaned", "Text regions per engine",
-                  "Regions after merge", "Regions redacted", "Left for a person", "Output"):
+    for label in ("Classification", "Format", "Metadata attributes cleaned", "PP-OCR regions",
+                  "Tesseract regions", "After merge", "Regions redacted", "Left for a person", "Output"):
         assert label in result.stdout
     assert (tmp_path / "anonymized_2_ORIGINAL.dcm").is_file()
     original = pydicom.dcmread(tcia_dir / "2_ORIGINAL.dcm")
