@@ -1,7 +1,8 @@
 """Stages 4 to 7 with models loaded: a 512x512 single-frame DICOM, a 2140x1760 CR, and
 a multi-frame MR.
 
-    python benchmarks/pixel_speed.py [--runs 7] [--frames 500]
+    python benchmarks/pixel_speed.py [--runs 7] [--frames 500] [--ocr-engines rapidocr,tesseract,easyocr
+                                                                 --easyocr-models DIR]
 
 The 512x512 file is the TCIA PET/CT fusion (../shared), as it is (no burned-in text) and
 with an identifier block and a view label burned in (every stage-5 and stage-6 step then
@@ -20,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -112,9 +114,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--frames", type=int, default=500, help="frames of the multi-frame MR (0: leave it out)")
+    parser.add_argument("--ocr-engines", help="comma-separated OCR engines (default: the CLI's)")
+    parser.add_argument("--easyocr-models", type=Path, help="EasyOCR's exported models, as the CLI's option")
     args = parser.parse_args()
     runs = args.runs
-    config = PipelineConfig(key=b"benchmark key, fixed for the run")
+    config = PipelineConfig(key=b"benchmark key, fixed for the run", easyocr_model_dir=args.easyocr_models)
+    if args.ocr_engines:
+        config = replace(config, ocr_engines=tuple(e.strip() for e in args.ocr_engines.split(",") if e.strip()))
+    print(f"OCR engines: {', '.join(config.ocr_engines)}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         cr = make_cr(out / "cr_2140x1760.dcm")

@@ -1,6 +1,8 @@
 """Burned-in identifiers on the TrueType corpus (text_corpus.py): both parts, reported apart.
 
     python benchmarks/text_benchmark.py [--images 48] [--overlays 6] [--parts dev,eval] [--text-policy-file F]
+    python benchmarks/text_benchmark.py --parts eval --easyocr-models DIR \
+        --engine-sets "rapidocr;tesseract;easyocr;rapidocr,tesseract;rapidocr,tesseract,easyocr"
 
 Each image goes through the whole pipeline with the default options (hold included).
 Measures, per part:
@@ -17,7 +19,10 @@ Measures, per part:
   Graphics so that planes are kept and cleaned: a token is hidden when at most 5% of its
   set bits are left in the written file (a removed plane hides everything), and a
   clinical one kept when at least 95% are;
-- seconds per image.
+- seconds per image;
+- text regions each engine found (before the merge), summed over the images with text.
+With --engine-sets, each set of OCR engines runs the same images and one row per set
+compares them; otherwise the default engines run and the full tables are printed.
 Hidden rates are broken down by text height, orientation, font, placement and class.
 Misses are listed for the dev part only: the evaluation part is reported as totals, so
 that no rule is ever fitted to one of its images.
@@ -142,6 +147,9 @@ def evaluate(folder: Path, truth: dict, config: PipelineConfig, out: Path, show_
                 stats["clean_same"] += before.PixelData == after.PixelData
             continue
         stats["images"] += 1
+        if job is not None:
+            for engine, count in job.report.regions_per_engine.items():
+                stats[f"regions {engine}"] += count
         stats["held"] += status == "held"
         stats["failed"] += status.startswith("failed")
         readable = False
@@ -182,6 +190,23 @@ def pct(a: int, b: int) -> str:
     return f"{100 * a / b:.1f}% ({a}/{b})" if b else "n/a"
 
 
+def compare_engine_sets(args, config: PipelineConfig, parts: list[str], truths: dict) -> None:
+    sets = [tuple(e.strip() for e in group.split(",") if e.strip()) for group in args.engine_sets.split(";")]
+    print("| part | OCR engines | identifier tokens hidden | released readable | clinical tokens kept "
+          "| pixels outside text unchanged | seconds per image | regions found, per engine |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for part in parts:
+        for engines in sets:
+            out = args.work / part / ("out-" + "-".join(engines))
+            s = evaluate(args.work / part / "images", truths[part], replace(config, ocr_engines=engines), out,
+                         show_misses=False)["stats"]
+            outside = 100 - 100 * s.get("outside_painted", 0) / max(s.get("outside", 1), 1)
+            found = ", ".join(f"{e} {s.get(f'regions {e}', 0)}" for e in engines)
+            print(f"| {part} | {' + '.join(engines)} | {pct(s.get('phi_hidden', 0), s.get('phi', 0))} "
+                  f"| {s.get('released_readable', 0)} | {pct(s.get('clinical_kept', 0), s.get('clinical', 0))} "
+                  f"| {outside:.3f}% | {s.get('seconds', 0):.2f} | {found} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=48)
@@ -189,14 +214,20 @@ def main() -> None:
     parser.add_argument("--parts", default="dev,eval")
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work" / "text")
     parser.add_argument("--text-policy-file", type=Path, help="a site's text policy, as the CLI's option")
+    parser.add_argument("--engine-sets", help="';'-separated sets of comma-separated OCR engines to compare")
+    parser.add_argument("--easyocr-models", type=Path, help="EasyOCR's exported models, as the CLI's option")
     args = parser.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
-    config = PipelineConfig(key=b"benchmark key, fixed for the run", text_policy_file=args.text_policy_file)
+    config = PipelineConfig(key=b"benchmark key, fixed for the run", text_policy_file=args.text_policy_file,
+                            easyocr_model_dir=args.easyocr_models)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    truths = {part: build(args.work / part / "images", part, args.images, args.overlays) for part in parts}
+    if args.engine_sets:
+        compare_engine_sets(args, config, parts, truths)
+        return
     results = {}
     for part in parts:
-        truth = build(args.work / part / "images", part, args.images, args.overlays)
-        results[part] = evaluate(args.work / part / "images", truth, config, args.work / part / "out",
+        results[part] = evaluate(args.work / part / "images", truths[part], config, args.work / part / "out",
                                  show_misses=part == "dev")
     header = " | ".join(parts)
     print(f"| measure | {header} |")
