@@ -41,8 +41,11 @@ LOOSE_AREA_RATIO = 1.5
 
 
 def _same_characters_looser(region: MergedBox, candidate: OcrBox) -> Box | None:
-    """The tighter box when one box is much larger than the other yet reads the same."""
-    if alnum_upper(region.text) != alnum_upper(candidate.text) or not alnum_upper(candidate.text):
+    """The tighter box when one box is much larger than the other yet reads the same.
+    Every reading the region holds counts: a region grown by a line that reads more (a
+    name line joined to a word box of its last name) is never cut back to the word."""
+    characters = alnum_upper(candidate.text)
+    if not characters or any(alnum_upper(text) != characters for text in region.readings):
         return None
     tight, loose = sorted((region.box, candidate.box), key=lambda b: b.area)
     if (loose.area < LOOSE_AREA_RATIO * tight.area

@@ -171,3 +171,13 @@ def test_pp_ocr_detector_input_through_the_table_is_rapidocrs_own_to_the_last_bi
         assert ours.dtype == theirs.dtype == np.float32
         assert ours.shape == theirs.shape
         assert np.array_equal(ours, theirs)
+
+
+def test_a_region_grown_by_a_longer_line_is_not_cut_back_to_a_word():
+    # From the text corpus: a loose word box, then the line that holds it, then a tight box
+    # of the same word; the region must keep the line's columns.
+    loose_word = OcrBox(Box(286, 225, 65, 25), "HIROSHI", 0.99, "easyocr")
+    line = OcrBox(Box(219, 230, 125, 14), "LINDQVIST,HIROSHI", 0.98, "rapidocr")
+    tight_word = OcrBox(Box(293, 231, 49, 10), "HIROSHI", 0.91, "tesseract")
+    [merged] = merge_boxes([loose_word, line, tight_word], 0.5)
+    assert merged.box.left <= 219 and merged.box.right >= 344
