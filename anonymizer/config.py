@@ -9,8 +9,9 @@ from anonymizer.limits import DEFAULT_FILE_SECONDS, DEFAULT_MAX_DECODED_BYTES
 from anonymizer.metadata.keyed import ProjectKey
 from anonymizer.metadata.strategy import Strategy, default_strategy
 
-# EasyOCR is opt-in (--ocr-engines rapidocr,tesseract,easyocr): on the text corpus it adds
-# no identifier the other two miss and costs seconds per image (benchmarks/README.md).
+# EasyOCR is opt-in (--ocr-engines rapidocr,tesseract,easyocr): it costs 1 to 3 s more per
+# image, past the time targets, for more identifiers hidden on one part of the text corpus
+# and less clinical text kept on the other (benchmarks/README.md).
 DEFAULT_OCR_ENGINES = ("rapidocr", "tesseract")
 KNOWN_OCR_ENGINES = ("rapidocr", "tesseract", "easyocr")
 

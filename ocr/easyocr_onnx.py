@@ -8,9 +8,9 @@ needed at run time (ONNX Runtime already runs PP-OCR), and nothing is downloaded
 The folder comes from --easyocr-models, else $ANONYMIZER_EASYOCR_MODELS, else
 ~/.cache/medical-anonymizer/easyocr-onnx.
 
-CRAFT costs about 6 microseconds per pixel on one core, ten times PP-OCR's detector, so
-``read`` detects only in the border bands of the image it is given (where burned-in text
-sits; the other engines read the whole frame) and at DETECTION_SCALE of it. Recognition
+CRAFT costs about 6 microseconds per pixel, twenty times PP-OCR's detector, so the pipeline
+gives it only the border bands (``whole_frame = False``, ocr/reading.read_bands), and it
+detects at DETECTION_SCALE of what it is given. Recognition
 is cheap (about 10 ms a line) and serves every crop re-read ("read_line").
 """
 
@@ -21,6 +21,7 @@ import json
 import math
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -38,8 +39,6 @@ MIN_COMPONENT_PX = 10
 # The pipeline hands engines images already enlarged 2x when small (ocr/reading.py):
 # CRAFT finds 8 px text at half that, at a quarter of the cost.
 DETECTION_SCALE = 0.5
-# Each border band is this share of its side, the text policy's default border band.
-BAND_FRACTION = 0.2
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255.0
 # Words of one line are joined when their gap is below this many heights (EasyOCR's
@@ -77,8 +76,10 @@ def sha256_of(path: Path) -> str:
     return hasher.hexdigest()
 
 
+@lru_cache(maxsize=4)
 def verified_models(folder: Path) -> ExportedModels:
-    """The folder's models, each checked against the SHA-256 its manifest records."""
+    """The folder's models, each checked against the SHA-256 its manifest records; once per
+    process (the CLI checks before the run, the engine loads after it)."""
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
         raise ModelFolderError(f"no {MANIFEST} in {folder} (export with tools/export_easyocr_onnx.py)")
@@ -142,9 +143,9 @@ class EasyOcrEngine:
         ratio = 2.0 / scale
         found = []
         for left, top, right, bottom in join_lines(words):
-            box = Box(int(left * ratio), int(top * ratio), 0, 0)
-            found.append(Box(box.left, box.top, max(min(int(math.ceil(right * ratio)), cols) - box.left, 1),
-                             max(min(int(math.ceil(bottom * ratio)), rows) - box.top, 1)))
+            x, y = int(left * ratio), int(top * ratio)
+            found.append(Box(x, y, max(min(math.ceil(right * ratio), cols) - x, 1),
+                             max(min(math.ceil(bottom * ratio), rows) - y, 1)))
         return found
 
     # -- recognition -------------------------------------------------------------------
