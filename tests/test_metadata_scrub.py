@@ -63,3 +63,18 @@ def test_private_sequences_nested_are_removed(config):
     ctx = ScrubContext(load_profile_table(), config.strategy, config.key, "", -400)
     scrub_dataset(ds, ctx)
     assert not any(e.tag.is_private for e in ds.iterall())
+
+
+def test_file_meta_names_this_tool_not_the_input_writer(tmp_path, config):
+    from anonymizer.pipeline import run_file
+
+    source = tmp_path / "written_by_another.dcm"
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.file_meta.ImplementationClassUID = "1.2.40.0.13.1.1"  # dcm4che's
+    ds.file_meta.ImplementationVersionName = "dcm4che-1.4-JP"
+    ds.save_as(source)
+    report = run_file(source, tmp_path / "out", config)
+    meta = pydicom.dcmread(report.output_path).file_meta
+    assert meta.ImplementationClassUID == "2.25.4295474494537373921052310465301227450"
+    assert meta.ImplementationVersionName == "MEDANON_0_1_0"
+    assert b"dcm4che" not in Path(report.output_path).read_bytes()

@@ -38,6 +38,13 @@ TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "PN"}
 PSEUDONYM_TAGS = {0x00100020, 0x00100010}  # PatientID, PatientName
 MEDIA_STORAGE_SOP_INSTANCE_UID = BaseTag(0x00020003)
 SOURCE_APPLICATION_ENTITY_TITLE = BaseTag(0x00020016)
+IMPLEMENTATION_CLASS_UID = BaseTag(0x00020012)
+IMPLEMENTATION_VERSION_NAME = BaseTag(0x00020013)
+# PS3.7 D.3.3.2: the UID and name of the implementation that wrote the file: this tool, never
+# the input's writer (which can name a site's own software and version). The UID is
+# 2.25 + UUID v5 of the project's PyPI address: fixed, and unique to this implementation.
+OUR_IMPLEMENTATION_CLASS_UID = "2.25.4295474494537373921052310465301227450"
+OUR_IMPLEMENTATION_VERSION_NAME = ("MEDANON_" + __version__.replace(".", "_"))[:16]
 UNCHANGED = object()  # what action C returns for a value it leaves as it is
 
 
@@ -283,6 +290,11 @@ def _scrub_file_meta(ds: Dataset, ctx: ScrubContext) -> int:
     if SOURCE_APPLICATION_ENTITY_TITLE in meta._dict:
         del meta[SOURCE_APPLICATION_ENTITY_TITLE]
         changed += 1
+    for tag, vr, ours in ((IMPLEMENTATION_CLASS_UID, "UI", OUR_IMPLEMENTATION_CLASS_UID),
+                          (IMPLEMENTATION_VERSION_NAME, "SH", OUR_IMPLEMENTATION_VERSION_NAME)):
+        if meta.get(tag) is None or meta[tag].value != ours:
+            meta[tag] = DataElement(tag, vr, ours)
+            changed += 1
     if MEDIA_STORAGE_SOP_INSTANCE_UID in meta._dict:
         new = keyword_text(ds, "SOPInstanceUID") or _remap_uids(meta, MEDIA_STORAGE_SOP_INSTANCE_UID, ctx.key)
         if not ctx.has(ProfileOption.RETAIN_UIDS):
