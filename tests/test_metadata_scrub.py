@@ -78,3 +78,32 @@ def test_file_meta_names_this_tool_not_the_input_writer(tmp_path, config):
     assert meta.ImplementationClassUID == "2.25.4295474494537373921052310465301227450"
     assert meta.ImplementationVersionName == "MEDANON_0_1_0"
     assert b"dcm4che" not in Path(report.output_path).read_bytes()
+
+
+def test_registered_uids_are_kept_and_instance_uids_not_in_the_table_change(tmp_path, config):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence as DicomSequence
+
+    from anonymizer.pipeline import run_file
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "T-D3000", "SRT", "Chest"
+    code.ContextUID = "1.2.840.10008.6.1.2"  # a DICOM context group
+    code.MappingResourceUID = "1.2.840.10008.8.1.1"
+    code.CodingSchemeUID = "1.3.12.2.1107.5.2"  # a vendor's coding scheme
+    code.ContextGroupExtensionCreatorUID = "1.3.12.2.1107.5.9.1"
+    ds.AnatomicRegionSequence = DicomSequence([code])
+    ds.CreatorVersionUID = "1.3.12.2.1107.5.9.20180101"
+    ds.ReferencedColorPaletteInstanceUID = "1.3.12.2.1107.5.9.777.1"  # an instance: not in the table
+    source = tmp_path / "codes.dcm"
+    ds.save_as(source)
+    written = pydicom.dcmread(run_file(source, tmp_path / "out", config).output_path)
+    item = written.AnatomicRegionSequence[0]
+    assert item.ContextUID == "1.2.840.10008.6.1.2" and item.MappingResourceUID == "1.2.840.10008.8.1.1"
+    assert item.CodingSchemeUID == "1.3.12.2.1107.5.2"
+    assert item.ContextGroupExtensionCreatorUID == "1.3.12.2.1107.5.9.1"
+    assert written.CreatorVersionUID == "1.3.12.2.1107.5.9.20180101"
+    assert written.SOPClassUID == ds.SOPClassUID
+    assert written.ReferencedColorPaletteInstanceUID.startswith("2.25.")
+    assert written.SOPInstanceUID != ds.SOPInstanceUID

@@ -9,7 +9,7 @@ from enum import Enum
 from functools import cache
 
 from pydicom import Dataset, config
-from pydicom.datadict import dictionary_has_tag
+from pydicom.datadict import dictionary_has_tag, keyword_for_tag
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
@@ -217,13 +217,32 @@ def _action_for_unlisted(tag: BaseTag, vr: str, ctx: ScrubContext) -> str:
     if vr in ("LT", "ST", "UT"):
         return "C" if ctx.has(ProfileOption.CLEAN_DESCRIPTORS) else "X"
     if vr == "UI" and not ctx.has(ProfileOption.RETAIN_UIDS):
-        return _BY_UID_VALUE
+        return "K" if names_a_registry_entry(keyword_for_tag(tag)) else _BY_UID_VALUE
     return "K"
 
 
+# UID attributes that name something registered, the same for every patient and needed to
+# read the file: a SOP class, a transfer syntax, a coding scheme (a vendor's own
+# included), a context group or its extension's creator, a mapping resource, a creator's
+# version, an implementation, a template. Any other UID attribute the table does not list
+# identifies an instance, a frame of reference or a concept made for this patient.
+REGISTRY_UID_KEYWORDS = frozenset({
+    "CodingSchemeUID", "ContextUID", "ContextGroupExtensionCreatorUID", "MappingResourceUID",
+    "CreatorVersionUID", "ImplementationClassUID", "PrivateInformationCreatorUID", "SegmentationTemplateUID",
+})
+DICOM_UID_ROOT = "1.2.840.10008."
+
+
+def names_a_registry_entry(keyword: str) -> bool:
+    return keyword in REGISTRY_UID_KEYWORDS or "SOPClass" in keyword or "TransferSyntaxUID" in keyword
+
+
 def _unlisted_uid_action(ds: Dataset, tag: BaseTag) -> str:
-    """Well-known UIDs name classes and syntaxes; any other UID names an instance."""
-    return "U" if any(v and v not in UID_dictionary for v in text_values(ds, tag)) else "K"
+    """A UID DICOM registered (pydicom's dictionary, or anything under DICOM's own root:
+    context groups, mapping resources) is kept wherever it stands; any other value of an
+    attribute that is not a registry entry names an instance."""
+    return "U" if any(v and v not in UID_dictionary and not v.startswith(DICOM_UID_ROOT)
+                      for v in text_values(ds, tag)) else "K"
 
 
 def _replace(ds: Dataset, tag: BaseTag, vr: str, value) -> int:
