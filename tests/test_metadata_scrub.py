@@ -107,3 +107,32 @@ def test_registered_uids_are_kept_and_instance_uids_not_in_the_table_change(tmp_
     assert written.SOPClassUID == ds.SOPClassUID
     assert written.ReferencedColorPaletteInstanceUID.startswith("2.25.")
     assert written.SOPInstanceUID != ds.SOPInstanceUID
+
+
+def test_an_earlier_deidentification_is_kept_and_this_run_added_after_it(tmp_path, config):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence as DicomSequence
+
+    from anonymizer.pipeline import run_file
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    items = []
+    for value, meaning in (("113100", "Basic Application Confidentiality Profile"),
+                           ("113102", "Clean Recognizable Visual Features Option")):
+        item = Dataset()
+        item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "DCM", meaning
+        items.append(item)
+    ds.DeidentificationMethodCodeSequence = DicomSequence(items)
+    ds.DeidentificationMethod = ["DEFACED", "Basic Profile 2019"]
+    ds.PatientIdentityRemoved = "YES"
+    ds.LongitudinalTemporalInformationModified = "REMOVED"
+    source = tmp_path / "deidentified_before.dcm"
+    ds.save_as(source)
+    written = pydicom.dcmread(run_file(source, tmp_path / "out", config).output_path)
+    codes = [item.CodeValue for item in written.DeidentificationMethodCodeSequence]
+    assert codes[:2] == ["113100", "113102"] and len(codes) == len(set(codes)) > 2
+    assert "113108" in codes  # this run's Retain Patient Characteristics, added
+    methods = list(written.DeidentificationMethod)
+    assert methods[:2] == ["DEFACED", "Basic Profile 2019"]
+    assert any(m.startswith("medical-anonymizer") for m in methods[2:])
+    assert written.LongitudinalTemporalInformationModified == "REMOVED"  # not weakened to MODIFIED

@@ -351,10 +351,39 @@ def record_pixel_status(ds: Dataset, status: PixelStatus, burned_in_before: str)
 BURNED_IN_ANNOTATION, PATIENT_IDENTITY_REMOVED = 0x00280301, 0x00120062
 
 
+DEIDENTIFICATION_METHOD = BaseTag(0x00120063)
+DEIDENTIFICATION_METHOD_CODES = BaseTag(0x00120064)
+LONGITUDINAL_MODIFIED = BaseTag(0x00280303)
+# What a file's dates have been through, least changed first: an earlier step's stronger
+# change stays recorded.
+LONGITUDINAL_ORDER = ("UNMODIFIED", "MODIFIED", "REMOVED")
+
+
 def record_deidentification(ds: Dataset, options: frozenset[ProfileOption], pixels_cleaned: bool) -> None:
-    """PatientIdentityRemoved, DeidentificationMethod and its CID 7050 codes."""
-    for element in _deidentification_elements(options, pixels_cleaned):
+    """PatientIdentityRemoved, DeidentificationMethod and its CID 7050 codes. A file that
+    an earlier step de-identified (defaced, an earlier profile run) keeps that record and
+    gains this run's methods and codes after it (PS3.15 E.1.1: each step is added)."""
+    ours = _deidentification_elements(options, pixels_cleaned)
+    earlier_methods = text_values(ds, DEIDENTIFICATION_METHOD) if DEIDENTIFICATION_METHOD in ds._dict else []
+    earlier_items = list(ds[DEIDENTIFICATION_METHOD_CODES].value or []) if DEIDENTIFICATION_METHOD_CODES in ds else []
+    earlier_dates = text_values(ds, LONGITUDINAL_MODIFIED) if LONGITUDINAL_MODIFIED in ds._dict else []
+    for element in ours:
         ds[element.tag] = element
+    if earlier_methods:
+        methods = earlier_methods + [m for m in ds[DEIDENTIFICATION_METHOD].value if m not in earlier_methods]
+        ds[DEIDENTIFICATION_METHOD] = DataElement(DEIDENTIFICATION_METHOD, "LO", methods)
+    if earlier_items:
+        seen = {_code_of(item) for item in earlier_items}
+        added = [deepcopy(item) for item in ds[DEIDENTIFICATION_METHOD_CODES].value if _code_of(item) not in seen]
+        ds[DEIDENTIFICATION_METHOD_CODES] = DataElement(
+            DEIDENTIFICATION_METHOD_CODES, "SQ", Sequence([deepcopy(item) for item in earlier_items] + added))
+    if earlier_dates and earlier_dates[0] in LONGITUDINAL_ORDER:
+        strongest = max(earlier_dates[0], ds[LONGITUDINAL_MODIFIED].value, key=LONGITUDINAL_ORDER.index)
+        ds[LONGITUDINAL_MODIFIED] = DataElement(LONGITUDINAL_MODIFIED, "CS", strongest)
+
+
+def _code_of(item: Dataset) -> tuple[str, str]:
+    return str(item.get("CodeValue", "")), str(item.get("CodingSchemeDesignator", ""))
 
 
 @cache
