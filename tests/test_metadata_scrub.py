@@ -136,3 +136,32 @@ def test_an_earlier_deidentification_is_kept_and_this_run_added_after_it(tmp_pat
     assert methods[:2] == ["DEFACED", "Basic Profile 2019"]
     assert any(m.startswith("medical-anonymizer") for m in methods[2:])
     assert written.LongitudinalTemporalInformationModified == "REMOVED"  # not weakened to MODIFIED
+
+
+def test_sequences_the_profile_empties_stay_valid_for_dciodvfy(tmp_path, config):
+    import shutil
+    import subprocess
+
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence as DicomSequence
+
+    from anonymizer.pipeline import run_file
+
+    def errors(path):
+        result = subprocess.run([shutil.which("dciodvfy"), str(path)], capture_output=True, text=True, timeout=60)
+        return {line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")}
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    study = Dataset()
+    study.ReferencedSOPClassUID, study.ReferencedSOPInstanceUID = "1.2.840.10008.3.1.2.3.1", "1.2.3.4.5.6"
+    ds.ReferencedStudySequence = DicomSequence([study])  # X/Z, Type 3 in General Study
+    context = Dataset()
+    context.ValueType = "TEXT"
+    ds.AcquisitionContextSequence = DicomSequence([context])  # X/Z, Type 2 in Acquisition Context
+    source = tmp_path / "sequences.dcm"
+    ds.save_as(source)
+    output = run_file(source, tmp_path / "out", config).output_path
+    written = pydicom.dcmread(output)
+    assert "ReferencedStudySequence" not in written
+    assert "AcquisitionContextSequence" in written and len(written.AcquisitionContextSequence) == 0
+    assert not errors(output) - errors(source)

@@ -51,6 +51,11 @@ CLEAN_PIXEL_DATA_CODE = ("113101", "Clean Pixel Data Option")
 # attribute valid, an empty value keeps a Type 2 one present, and neither breaks a
 # Type 3 one. So D wins where offered, Z otherwise, and U for UIDs.
 COMBINED_CODE_RESOLUTION = {"X/Z": "Z", "X/D": "D", "Z/D": "D", "X/Z/D": "D", "X/Z/U*": "U"}
+# A sequence is the exception: present with zero items it breaks a Type 3 attribute (PS3.5
+# 7.5.1: a Type 3 sequence, when present, has one or more items), so X/Z there means X,
+# except for the sequences PS3.3 makes Type 2 in the modules that carry them, which stay
+# present with zero items (on D a sequence keeps its items, each scrubbed by its own rules).
+TYPE_2_SEQUENCES = frozenset({0x00400555})  # Acquisition Context Sequence (Acquisition Context Module)
 
 # When several options in force name an action for one attribute, the one that keeps
 # most wins: an option exists to retain something, and cleaning retains more than removing.
@@ -67,6 +72,9 @@ class ProfileRow:
     def action(self, options: frozenset[ProfileOption]) -> str:
         candidates = [self.options[o.value] for o in options if o.value in self.options]
         chosen = min(candidates, key=_RETENTION_ORDER.__getitem__) if candidates else self.basic
+        if chosen == "X/Z" and self.name.endswith("Sequence") and int(self.pattern.replace("x", "0"), 16) \
+                not in TYPE_2_SEQUENCES:
+            return "X"
         return COMBINED_CODE_RESOLUTION.get(chosen, chosen)
 
 
