@@ -165,3 +165,21 @@ def test_sequences_the_profile_empties_stay_valid_for_dciodvfy(tmp_path, config)
     assert "ReferencedStudySequence" not in written
     assert "AcquisitionContextSequence" in written and len(written.AcquisitionContextSequence) == 0
     assert not errors(output) - errors(source)
+
+
+def test_kept_device_fields_are_cleaned_of_header_identifiers(tmp_path, config):
+    from anonymizer.pipeline import run_file
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.InstitutionName = "Northfield General Hospital"
+    ds.DeviceSerialNumber = "Northfield General Hospital"  # what a site typed into the field
+    ds.StationName = "CT01"
+    source = tmp_path / "device.dcm"
+    ds.save_as(source)
+    report = run_file(source, tmp_path / "out", config)
+    written = pydicom.dcmread(report.output_path)
+    assert "Northfield" not in str(written.get("DeviceSerialNumber", ""))
+    assert written.StationName == "CT01"  # Retain Device Identity keeps a plain device name
+    notes = [w for w in report.warnings if w.startswith("Retain Device Identity")]
+    assert notes and "DeviceSerialNumber" in notes[0] and "Northfield" not in notes[0]
+    assert b"Northfield" not in Path(report.output_path).read_bytes()

@@ -33,6 +33,7 @@ from anonymizer.metadata.profile import (
     load_profile_table,
 )
 from anonymizer.metadata.strategy import Strategy, safe_private_attributes
+from anonymizer.phi.hints import collect_phi_hints
 
 TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "PN"}
 PSEUDONYM_TAGS = {0x00100020, 0x00100010}  # PatientID, PatientName
@@ -56,7 +57,10 @@ class ScrubContext:
     patient_key: str  # the original PatientID (or name) that keys pseudonym and date offset
     offset_days: int
     clean_text: Callable[[str], str] = field(default=lambda text: text)
+    # The header-hint check for kept device fields: hints from every other attribute.
+    clean_device_text: Callable[[str], str] = field(default=lambda text: text)
     writes_explicit_vr: bool = True
+    device_fields_cleaned: set[str] = field(default_factory=set)  # keywords, never values
 
     @property
     def options(self) -> frozenset[ProfileOption]:
@@ -79,6 +83,7 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
         patient_key=patient_key,
         offset_days=date_offset_days(config.key, patient_key),
         clean_text=text_cleaner(job.phi_hints),
+        clean_device_text=_device_cleaner(ds, config.strategy),
         writes_explicit_vr=not ds.file_meta.TransferSyntaxUID.is_implicit_VR,
     )
     # What the strategy keeps on purpose is not a leak when the output holds it.
@@ -86,6 +91,10 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
     changed = scrub_dataset(ds, ctx)
     changed += _scrub_file_meta(ds, ctx)
     record_deidentification(ds, ctx.options, pixels_cleaned=False)
+    if ctx.device_fields_cleaned:
+        job.report.warnings.append(
+            "Retain Device Identity: " + ", ".join(sorted(ctx.device_fields_cleaned))
+            + " held an identifier from the header (an institution, a name or an ID) and were cleaned")
     job.report.attributes_cleaned = changed
     job.report.stages.append(f"scrub metadata: {changed} attributes cleaned")
 
@@ -112,6 +121,11 @@ def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
             ds[tag]  # noqa: B018 - an implicit-VR element decodes to learn its VR for writing
         if action == "K" and vr != "SQ":
             pass  # kept as read: no need to decode the value at all
+        elif action == _KEPT_DEVICE_TEXT:
+            cleaned = _replace(ds, tag, vr, _clean(ds, tag, vr, ctx, ctx.clean_device_text))
+            if cleaned:
+                ctx.device_fields_cleaned.add(keyword_for_tag(tag) or f"{number:08X}")
+            changed += cleaned
         elif number in PSEUDONYM_TAGS and action in ("Z", "D"):
             # Z or D either way; a keyed pseudonym keeps a patient's files together.
             changed += _replace(ds, tag, vr, pseudonym(ctx.key, ctx.patient_key))
@@ -147,6 +161,7 @@ def action_for(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) -> str:
 _BY_CREATOR = "by private creator"
 _BY_UID_VALUE = "by UID value"
 _DYNAMIC = (_BY_CREATOR, _BY_UID_VALUE)
+_KEPT_DEVICE_TEXT = "kept device text, cleaned of header identifiers"
 _STATIC_ACTIONS: dict[int, tuple[Strategy, dict[tuple[int, str], str]]] = {}
 
 
@@ -175,7 +190,14 @@ def _static_action(tag: BaseTag, vr: str, ctx: ScrubContext) -> str:
         return strategy.vr_actions[vr]
     row = ctx.table.lookup(int(tag))
     if row is not None:
-        return row.action(ctx.options)
+        action = row.action(ctx.options)
+        if (action == "K" and vr in TEXT_VRS and ctx.has(ProfileOption.RETAIN_DEVICE_IDENTITY)
+                and row.options.get(ProfileOption.RETAIN_DEVICE_IDENTITY.value) == "K"):
+            # A device field is kept for the device, not for what a site typed into it: a
+            # serial number or station name holding the institution's name, a person or an
+            # ID from the header goes through Clean Descriptors' header-hint check.
+            return _KEPT_DEVICE_TEXT
+        return action
     return _action_for_unlisted(tag, vr, ctx)
 
 
@@ -237,6 +259,24 @@ def names_a_registry_entry(keyword: str) -> bool:
     return keyword in REGISTRY_UID_KEYWORDS or "SOPClass" in keyword or "TransferSyntaxUID" in keyword
 
 
+@cache
+def device_identity_tags() -> frozenset[int]:
+    """The attributes Retain Device Identity keeps (the table's rtnDevIdOpt K rows)."""
+    table = load_profile_table()
+    option = ProfileOption.RETAIN_DEVICE_IDENTITY.value
+    return frozenset(tag for tag, row in table.exact.items() if row.options.get(option) == "K")
+
+
+def _device_cleaner(ds: Dataset, strategy: Strategy) -> Callable[[str], str]:
+    """Hints from every attribute but the kept device fields themselves (each is a hint
+    for the pixels, and would otherwise erase itself). Only when the option is on and a
+    device field is present: it walks the header once more."""
+    tags = device_identity_tags()
+    if ProfileOption.RETAIN_DEVICE_IDENTITY not in strategy.options or not any(t in ds._dict for t in tags):
+        return lambda text: text
+    return text_cleaner(collect_phi_hints(ds, excluded=tags))
+
+
 def _unlisted_uid_action(ds: Dataset, tag: BaseTag) -> str:
     """A UID DICOM registered (pydicom's dictionary, or anything under DICOM's own root:
     context groups, mapping resources) is kept wherever it stands; any other value of an
@@ -278,8 +318,9 @@ def _remap_uids(ds: Dataset, tag: BaseTag, key: bytes):
     return values if len(values) > 1 else values[0]
 
 
-def _clean(ds: Dataset, tag: BaseTag, vr: str, ctx: ScrubContext):
+def _clean(ds: Dataset, tag: BaseTag, vr: str, ctx: ScrubContext, clean_text: Callable[[str], str] | None = None):
     """Action C: shift dates, keep times, strip identifiers from text; UNCHANGED otherwise."""
+    clean_text = clean_text or ctx.clean_text
     if vr == "UI":
         return _remap_uids(ds, tag, ctx.key)
     if vr not in ("DA", "DT") and vr not in TEXT_VRS:
@@ -292,7 +333,7 @@ def _clean(ds: Dataset, tag: BaseTag, vr: str, ctx: ScrubContext):
     elif vr == "DT":
         cleaned = [shift_dt(v, ctx.offset_days) for v in values]
     else:
-        cleaned = [ctx.clean_text(v) for v in values]
+        cleaned = [clean_text(v) for v in values]
     kept = [v for v in cleaned if v]
     if not kept:
         # Text that was all identifier becomes a dummy, not empty: Type 1C attributes

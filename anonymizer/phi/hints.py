@@ -44,9 +44,12 @@ _KEYWORD_TAGS = _IDENTIFIER_TAGS | _INSTITUTION_TAGS
 _HINT_VRS = {"PN", "DA", "DT", "SQ"}
 
 
-def collect_phi_hints(ds: Dataset) -> PhiHints:
+def collect_phi_hints(ds: Dataset, excluded: frozenset[int] = frozenset()) -> PhiHints:
+    """``excluded``: tags whose values are not hints (a field checked against the others)."""
     hints = PhiHints()
     for item, tag, vr in _walk(ds):
+        if int(tag) in excluded:
+            continue
         values = text_values(item, tag)
         if vr in ("DA", "DT"):
             hints.dates |= {v[:8] for v in values if len(v) >= 8}
