@@ -183,3 +183,9 @@ def test_kept_device_fields_are_cleaned_of_header_identifiers(tmp_path, config):
     notes = [w for w in report.warnings if w.startswith("Retain Device Identity")]
     assert notes and "DeviceSerialNumber" in notes[0] and "Northfield" not in notes[0]
     assert b"Northfield" not in Path(report.output_path).read_bytes()
+    # A serial number that is only digits is the device's, and stays.
+    ds.DeviceSerialNumber = "0012345678"
+    ds.save_as(source)
+    report = run_file(source, tmp_path / "out2", config)
+    assert pydicom.dcmread(report.output_path).DeviceSerialNumber == "0012345678"
+    assert not any(w.startswith("Retain Device Identity") for w in report.warnings)

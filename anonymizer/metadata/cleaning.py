@@ -32,15 +32,17 @@ def merge_spans(spans) -> list[tuple[int, int]]:
     return merged
 
 
-def text_cleaner(hints: PhiHints) -> Callable[[str], str]:
+def text_cleaner(hints: PhiHints, patterns: bool = True) -> Callable[[str], str]:
     """A cleaner for one file's hints. The files of one series or study carry the same
-    identifiers, so cleaners are kept for the last few hint sets (in memory only)."""
+    identifiers, so cleaners are kept for the last few hint sets (in memory only).
+    ``patterns``: also strip what looks like a date, a phone number or a long digit run
+    (free text); off, only the hints go (a device's serial number is a digit run)."""
     return _cached_cleaner(frozenset(hints.names), frozenset(hints.identifiers),
-                           frozenset(hints.institutions), frozenset(hints.dates))
+                           frozenset(hints.institutions), frozenset(hints.dates), patterns)
 
 
 @lru_cache(maxsize=64)
-def _cached_cleaner(names, identifiers, institutions, dates) -> Callable[[str], str]:
+def _cached_cleaner(names, identifiers, institutions, dates, patterns: bool = True) -> Callable[[str], str]:
     terms = _hint_terms(names, identifiers, institutions, dates)
     lowered = [(term, term.lower()) for term in terms]
 
@@ -56,7 +58,7 @@ def _cached_cleaner(names, identifiers, institutions, dates) -> Callable[[str], 
             if low in folded:
                 cleaned = re.sub(rf"(?<!\w){re.escape(term)}(?!\w)", "", cleaned, flags=re.IGNORECASE)
                 folded = cleaned.lower()
-        return _strip_patterns(cleaned)
+        return _strip_patterns(cleaned) if patterns else re.sub(r"\s{2,}", " ", cleaned).strip(" ,;:-")
 
     return clean
 

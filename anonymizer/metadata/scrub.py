@@ -122,10 +122,10 @@ def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
         if action == "K" and vr != "SQ":
             pass  # kept as read: no need to decode the value at all
         elif action == _KEPT_DEVICE_TEXT:
-            cleaned = _replace(ds, tag, vr, _clean(ds, tag, vr, ctx, ctx.clean_device_text))
-            if cleaned:
+            values = text_values(ds, tag)
+            if any(ctx.clean_device_text(v) != v for v in values):
+                changed += _replace(ds, tag, vr, _clean(ds, tag, vr, ctx, ctx.clean_device_text))
                 ctx.device_fields_cleaned.add(keyword_for_tag(tag) or f"{number:08X}")
-            changed += cleaned
         elif number in PSEUDONYM_TAGS and action in ("Z", "D"):
             # Z or D either way; a keyed pseudonym keeps a patient's files together.
             changed += _replace(ds, tag, vr, pseudonym(ctx.key, ctx.patient_key))
@@ -274,7 +274,7 @@ def _device_cleaner(ds: Dataset, strategy: Strategy) -> Callable[[str], str]:
     tags = device_identity_tags()
     if ProfileOption.RETAIN_DEVICE_IDENTITY not in strategy.options or not any(t in ds._dict for t in tags):
         return lambda text: text
-    return text_cleaner(collect_phi_hints(ds, excluded=tags))
+    return text_cleaner(collect_phi_hints(ds, excluded=tags), patterns=False)
 
 
 def _unlisted_uid_action(ds: Dataset, tag: BaseTag) -> str:
