@@ -58,7 +58,7 @@ def _cached_cleaner(names, identifiers, institutions, dates, patterns: bool = Tr
             if low in folded:
                 cleaned = re.sub(rf"(?<!\w){re.escape(term)}(?!\w)", "", cleaned, flags=re.IGNORECASE)
                 folded = cleaned.lower()
-        return _strip_patterns(cleaned) if patterns else re.sub(r"\s{2,}", " ", cleaned).strip(" ,;:-")
+        return _strip_patterns(cleaned) if patterns else _tidy(cleaned)
 
     return clean
 
@@ -70,4 +70,9 @@ def clean_text(text: str, hints: PhiHints) -> str:
 def _strip_patterns(cleaned: str) -> str:
     for start, end in reversed(merge_spans((s, e) for _, s, e in find_patterns(cleaned, CLEANING_PATTERNS))):
         cleaned = cleaned[:start] + cleaned[end:]
+    return _tidy(cleaned)
+
+
+def _tidy(cleaned: str) -> str:
+    """What a removal leaves: doubled spaces and dangling separators."""
     return re.sub(r"\s{2,}", " ", cleaned).strip(" ,;:-")
