@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from anonymizer.config import DEFAULT_OCR_ENGINES, KNOWN_OCR_ENGINES, PipelineConfig
+from anonymizer.config import DEFAULT_OCR_ENGINES, KNOWN_OCR_ENGINES, PipelineConfig, parse_engine_list
 from anonymizer.exit_codes import (  # noqa: F401 - re-exported: tests and scripts import them from here
     EXIT_BATCH_FAILURES,
     EXIT_HELD,
@@ -169,7 +169,7 @@ def run(input_spec: str, output_dir: Path, confidence, padding, margin, fill, sc
 
     logging.getLogger().addHandler(cli_log_handler(verbose))
 
-    engines = tuple(e.strip() for e in ocr_engines.split(",") if e.strip())
+    engines = parse_engine_list(ocr_engines)
     unknown = set(engines) - set(KNOWN_OCR_ENGINES)
     if unknown or not engines:
         raise click.BadParameter(f"unknown engine(s): {', '.join(sorted(unknown)) or 'none given'}",

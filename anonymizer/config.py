@@ -16,6 +16,11 @@ DEFAULT_OCR_ENGINES = ("rapidocr", "tesseract")
 KNOWN_OCR_ENGINES = ("rapidocr", "tesseract", "easyocr")
 
 
+def parse_engine_list(text: str) -> tuple[str, ...]:
+    """--ocr-engines as written: comma-separated names, blanks ignored."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     # detect text (stage 5)

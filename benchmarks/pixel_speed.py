@@ -35,7 +35,7 @@ SHARED = Path(os.environ.get("ANONYMIZER_SHARED", REPO.parent / "shared"))
 
 from burn import burn_text  # noqa: E402
 
-from anonymizer.config import PipelineConfig  # noqa: E402
+from anonymizer.config import PipelineConfig, parse_engine_list  # noqa: E402
 from anonymizer.loading import open_job  # noqa: E402
 from anonymizer.pipeline import STAGES  # noqa: E402
 
@@ -120,7 +120,7 @@ def main() -> None:
     runs = args.runs
     config = PipelineConfig(key=b"benchmark key, fixed for the run", easyocr_model_dir=args.easyocr_models)
     if args.ocr_engines:
-        config = replace(config, ocr_engines=tuple(e.strip() for e in args.ocr_engines.split(",") if e.strip()))
+        config = replace(config, ocr_engines=parse_engine_list(args.ocr_engines))
     print(f"OCR engines: {', '.join(config.ocr_engines)}")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)

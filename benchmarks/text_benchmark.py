@@ -46,7 +46,7 @@ sys.path[:0] = [str(REPO), str(Path(__file__).parent)]
 
 from text_corpus import build  # noqa: E402
 
-from anonymizer.config import PipelineConfig  # noqa: E402
+from anonymizer.config import PipelineConfig, parse_engine_list  # noqa: E402
 from anonymizer.errors import AnonymizerError  # noqa: E402
 from anonymizer.loading import open_job  # noqa: E402
 from anonymizer.metadata.profile import ProfileOption  # noqa: E402
@@ -186,12 +186,17 @@ def evaluate(folder: Path, truth: dict, config: PipelineConfig, out: Path, show_
     return {"stats": dict(stats), "by": dict(by), "misses": misses}
 
 
+def outside_unchanged(stats: dict) -> float:
+    """Percent of the pixels outside all text that stage 6 left unpainted."""
+    return 100 - 100 * stats.get("outside_painted", 0) / max(stats.get("outside", 1), 1)
+
+
 def pct(a: int, b: int) -> str:
     return f"{100 * a / b:.1f}% ({a}/{b})" if b else "n/a"
 
 
 def compare_engine_sets(args, config: PipelineConfig, parts: list[str], truths: dict) -> None:
-    sets = [tuple(e.strip() for e in group.split(",") if e.strip()) for group in args.engine_sets.split(";")]
+    sets = [parse_engine_list(group) for group in args.engine_sets.split(";")]
     print("| part | OCR engines | identifier tokens hidden | released readable | clinical tokens kept "
           "| pixels outside text unchanged | seconds per image | regions found, per engine |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -200,11 +205,10 @@ def compare_engine_sets(args, config: PipelineConfig, parts: list[str], truths: 
             out = args.work / part / ("out-" + "-".join(engines))
             s = evaluate(args.work / part / "images", truths[part], replace(config, ocr_engines=engines), out,
                          show_misses=False)["stats"]
-            outside = 100 - 100 * s.get("outside_painted", 0) / max(s.get("outside", 1), 1)
             found = ", ".join(f"{e} {s.get(f'regions {e}', 0)}" for e in engines)
             print(f"| {part} | {' + '.join(engines)} | {pct(s.get('phi_hidden', 0), s.get('phi', 0))} "
                   f"| {s.get('released_readable', 0)} | {pct(s.get('clinical_kept', 0), s.get('clinical', 0))} "
-                  f"| {outside:.3f}% | {s.get('seconds', 0):.2f} | {found} |", flush=True)
+                  f"| {outside_unchanged(s):.3f}% | {s.get('seconds', 0):.2f} | {found} |", flush=True)
 
 
 def main() -> None:
@@ -243,7 +247,7 @@ def main() -> None:
     row("images failed", lambda s: str(s.get("failed", 0)))
     row("clinical tokens kept", lambda s: pct(s.get("clinical_kept", 0), s.get("clinical", 0)))
     row("pixels outside all text unchanged",
-        lambda s: f"{100 - 100 * s.get('outside_painted', 0) / max(s.get('outside', 1), 1):.3f}% "
+        lambda s: f"{outside_unchanged(s):.3f}% "
                   f"({s.get('outside_painted', 0)} px painted, in {s.get('anatomy_painted_images', 0)} images)")
     row("real files without text, pixel data byte for byte", lambda s: pct(s.get("clean_same", 0), s.get("clean", 0)))
     row("seconds per image", lambda s: f"{s.get('seconds', 0):.2f}")
