@@ -9,7 +9,7 @@ from enum import Enum
 from functools import cache
 
 from pydicom import Dataset, config
-from pydicom.datadict import dictionary_has_tag, keyword_for_tag
+from pydicom.datadict import dictionary_has_tag, keyword_for_tag, private_dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
@@ -59,8 +59,11 @@ class ScrubContext:
     clean_text: Callable[[str], str] = field(default=lambda text: text)
     # The header-hint check for kept device fields: hints from every other attribute.
     clean_device_text: Callable[[str], str] = field(default=lambda text: text)
+    # The same check for safe private text kept under Retain Safe Private.
+    clean_private_text: Callable[[str], str] = field(default=lambda text: text)
     writes_explicit_vr: bool = True
     device_fields_cleaned: set[str] = field(default_factory=set)  # keywords, never values
+    private_fields_cleaned: set[str] = field(default_factory=set)  # "(gggg,xxee) CREATOR"
 
     @property
     def options(self) -> frozenset[ProfileOption]:
@@ -84,6 +87,8 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
         offset_days=date_offset_days(config.key, patient_key),
         clean_text=text_cleaner(job.phi_hints),
         clean_device_text=_device_cleaner(ds, config.strategy),
+        clean_private_text=(text_cleaner(job.phi_hints, patterns=False)
+                            if ProfileOption.RETAIN_SAFE_PRIVATE in config.strategy.options else lambda text: text),
         writes_explicit_vr=not ds.file_meta.TransferSyntaxUID.is_implicit_VR,
     )
     # What the strategy keeps on purpose is not a leak when the output holds it.
@@ -94,6 +99,10 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
     if ctx.device_fields_cleaned:
         job.report.warnings.append(
             "Retain Device Identity: " + ", ".join(sorted(ctx.device_fields_cleaned))
+            + " held an identifier from the header (an institution, a name or an ID) and were cleaned")
+    if ctx.private_fields_cleaned:
+        job.report.warnings.append(
+            "Retain Safe Private: " + ", ".join(sorted(ctx.private_fields_cleaned))
             + " held an identifier from the header (an institution, a name or an ID) and were cleaned")
     job.report.attributes_cleaned = changed
     job.report.stages.append(f"scrub metadata: {changed} attributes cleaned")
@@ -119,13 +128,25 @@ def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
             continue
         if ctx.writes_explicit_vr and element.VR is None:
             ds[tag]  # noqa: B018 - an implicit-VR element decodes to learn its VR for writing
+        if action == _SAFE_CONTAINER:
+            items = sequence_items(ds, tag)
+            changed += sum(scrub_dataset(item, ctx) for item in items)
+            if not any(_holds_private_data(item) for item in items):
+                del ds[tag]
+                changed += 1
+            continue
         if action == "K" and vr != "SQ":
             pass  # kept as read: no need to decode the value at all
-        elif action == _KEPT_DEVICE_TEXT:
-            values = text_values(ds, tag)
-            if any(ctx.clean_device_text(v) != v for v in values):
-                changed += _replace(ds, tag, vr, _clean(ds, tag, vr, ctx, ctx.clean_device_text))
-                ctx.device_fields_cleaned.add(keyword_for_tag(tag) or f"{number:08X}")
+        elif action in _CHECKED_TEXT:
+            device = action == _KEPT_DEVICE_TEXT
+            clean = ctx.clean_device_text if device else ctx.clean_private_text
+            if any(clean(v) != v for v in text_values(ds, tag)):
+                changed += _replace(ds, tag, vr, _clean(ds, tag, vr, ctx, clean))
+                if device:
+                    ctx.device_fields_cleaned.add(keyword_for_tag(tag) or f"{number:08X}")
+                else:
+                    ctx.private_fields_cleaned.add(
+                        f"({tag.group:04X},xx{tag.element & 0xFF:02X}) {private_creator(tag, ds)}")
         elif number in PSEUDONYM_TAGS and action in ("Z", "D"):
             # Z or D either way; a keyed pseudonym keeps a patient's files together.
             changed += _replace(ds, tag, vr, pseudonym(ctx.key, ctx.patient_key))
@@ -139,7 +160,22 @@ def scrub_dataset(ds: Dataset, ctx: ScrubContext) -> int:
             changed += _replace(ds, tag, vr, _remap_uids(ds, tag, ctx.key))
         elif action == "C":
             changed += _replace(ds, tag, vr, _clean(ds, tag, vr, ctx))
+    if ctx.has(ProfileOption.RETAIN_SAFE_PRIVATE):
+        changed += _drop_empty_private_blocks(ds)
     return changed
+
+
+def _holds_private_data(ds: Dataset) -> bool:
+    return any(e.tag.is_private and e.tag.element >= 0x100 for e in ds)
+
+
+def _drop_empty_private_blocks(ds: Dataset) -> int:
+    """A creator whose block lost every attribute (a container that held nothing safe)."""
+    blocks = {(int(t) >> 16, (int(t) & 0xFFFF) >> 8) for t in ds._dict if t.is_private and t.element >= 0x100}
+    empty = [t for t in ds._dict if t.is_private and 0x10 <= t.element <= 0xFF and (t.group, t.element) not in blocks]
+    for tag in empty:
+        del ds[tag]
+    return len(empty)
 
 
 def action_for(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) -> str:
@@ -150,7 +186,7 @@ def action_for(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) -> str:
     if action is None:
         action = known[key] = _static_action(tag, vr, ctx)
     if action == _BY_CREATOR:
-        return _private_action(tag, ds, ctx)
+        return _private_action(tag, vr, ds, ctx)
     if action == _BY_UID_VALUE:
         return _unlisted_uid_action(ds, tag)
     return action
@@ -162,6 +198,9 @@ _BY_CREATOR = "by private creator"
 _BY_UID_VALUE = "by UID value"
 _DYNAMIC = (_BY_CREATOR, _BY_UID_VALUE)
 _KEPT_DEVICE_TEXT = "kept device text, cleaned of header identifiers"
+_KEPT_PRIVATE_TEXT = "kept safe private text, cleaned of header identifiers"
+_CHECKED_TEXT = (_KEPT_DEVICE_TEXT, _KEPT_PRIVATE_TEXT)
+_SAFE_CONTAINER = "private sequence kept only while it holds a safe private attribute"
 _STATIC_ACTIONS: dict[int, tuple[Strategy, dict[tuple[int, str], str]]] = {}
 
 
@@ -210,18 +249,52 @@ def private_creator(tag: BaseTag, ds: Dataset) -> str | None:
     return str(creator).strip().upper() if creator else None
 
 
-def _private_action(tag: BaseTag, ds: Dataset, ctx: ScrubContext) -> str:
+def _private_action(tag: BaseTag, vr: str, ds: Dataset, ctx: ScrubContext) -> str:
     creator = private_creator(tag, ds)
     if creator in ctx.strategy.creator_actions:
         return ctx.strategy.creator_actions[creator]
     if not ctx.has(ProfileOption.RETAIN_SAFE_PRIVATE) or creator is None:
         return "X"
     if tag.element < 0x0100:
-        # Keep a creator only while an allow-listed attribute of its block is present.
+        # Keep a creator only while an attribute of its block is kept.
         block = tag.element
-        return "K" if any((creator, tag.group, e.tag.element & 0xFF) in safe_private_attributes()
+        return "K" if any(_safe_private_action(e.tag, element_vr(e, int(e.tag)), creator, ds, ctx) != "X"
                           for e in ds if e.tag.group == tag.group and e.tag.element >> 8 == block) else "X"
-    return "K" if (creator, tag.group, tag.element & 0xFF) in safe_private_attributes() else "X"
+    return _safe_private_action(tag, vr, creator, ds, ctx)
+
+
+def _safe_private_action(tag: BaseTag, vr: str, creator: str, ds: Dataset, ctx: ScrubContext) -> str:
+    """Retain Safe Private (PS3.15 E.3.10): the standard's Table E.3.10-1 and the strategy's
+    own additions are kept. Kept text still goes through the header-hint check, and a kept
+    UID that names an instance is replaced like any other, so that a safe attribute never
+    carries the input's identity."""
+    key = (creator, tag.group, tag.element & 0xFF)
+    listed_vr = safe_private_attributes().get(key)
+    if listed_vr is None and key not in ctx.strategy.safe_private:
+        # A private sequence the table does not list can still hold one it lists, as
+        # Philips enhanced MR nests its scale slope in a private per-frame sequence: it is
+        # kept as a container while a listed attribute survives in it, and goes otherwise.
+        return _SAFE_CONTAINER if vr == "SQ" else "X"
+    if vr == "UN":
+        # Implicit VR: the VR comes from the table, or from pydicom's private dictionary
+        # for the strategy's additions. Text or a UID would be kept unread, unchecked, so
+        # only what is known to be neither is kept.
+        listed = (listed_vr or _private_dictionary_vr(tag, creator)).split("/")[0] or "UN"
+        return "X" if listed in TEXT_VRS or listed in ("UI", "UN") else "K"
+    if vr == "PN":
+        return "X"
+    if vr in TEXT_VRS:
+        return _KEPT_PRIVATE_TEXT
+    if vr == "UI":
+        return _unlisted_uid_action(ds, tag)
+    return "K"
+
+
+def _private_dictionary_vr(tag: BaseTag, creator: str) -> str:
+    try:
+        return private_dictionary_VR(int(tag), creator)
+    except KeyError:
+        return "UN"
 
 
 def _action_for_unlisted(tag: BaseTag, vr: str, ctx: ScrubContext) -> str:

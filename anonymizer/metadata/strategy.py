@@ -6,6 +6,7 @@ and the reason. The shipped default lives in data/default-strategy.yaml.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,8 +31,11 @@ OPTION_NAMES: dict[str, ProfileOption] = {
     "clean-structured-content": ProfileOption.CLEAN_STRUCTURED_CONTENT,
     "clean-graphics": ProfileOption.CLEAN_GRAPHICS,
 }
-TOP_LEVEL_KEYS = {"version", "options", "actions", "private-creators", "keep", "remove"}
+TOP_LEVEL_KEYS = {"version", "options", "actions", "private-creators", "safe-private", "keep", "remove"}
 _TAG = re.compile(r"^\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?$")
+# A private attribute as PS3.15 Table E.3.10-1 writes it: group, "xx" for the block, element.
+_PRIVATE_TAG = re.compile(r"^\(([0-9A-Fa-f]{4}),xx([0-9A-Fa-f]{2})\)$", re.IGNORECASE)
+SafePrivateKey = tuple[str, int, int]  # (creator in upper case, group, element within the block)
 VR_PREFIX = "VR:"
 
 
@@ -45,6 +49,9 @@ class Strategy:
     tag_actions: dict[int, str] = field(default_factory=dict)
     vr_actions: dict[str, str] = field(default_factory=dict)
     creator_actions: dict[str, str] = field(default_factory=dict)
+    # Private attributes this site also holds safe under Retain Safe Private, beyond the
+    # standard's table (each one is the site's promise that it identifies no one).
+    safe_private: frozenset[SafePrivateKey] = frozenset()
 
 
 def parse_options(names, where: str = "") -> frozenset[ProfileOption]:
@@ -120,6 +127,7 @@ def _build(root: yaml.Node) -> Strategy:
     tag_actions: dict[int, str] = {}
     vr_actions: dict[str, str] = {}
     creator_actions: dict[str, str] = {}
+    safe_private: set[SafePrivateKey] = set()
     listed: dict[int, tuple[str, yaml.Node]] = {}
     for key_node, value_node in _mapping(root, "the strategy"):
         key = _scalar(key_node, "a key")
@@ -147,6 +155,8 @@ def _build(root: yaml.Node) -> Strategy:
         elif key == "private-creators":
             for creator_node, action_node in _mapping(value_node, "private-creators"):
                 creator_actions[_scalar(creator_node, "a creator").strip().upper()] = _action(action_node)
+        elif key == "safe-private":
+            safe_private.update(_safe_private_entries(value_node))
         else:  # keep / remove
             action = "K" if key == "keep" else "X"
             for item in _sequence(value_node, key):
@@ -160,7 +170,21 @@ def _build(root: yaml.Node) -> Strategy:
     tag_actions.update({tag: action for tag, (action, _) in listed.items()})
     if options is None:
         options = default_strategy().options
-    return Strategy(options, tag_actions, vr_actions, creator_actions)
+    return Strategy(options, tag_actions, vr_actions, creator_actions, frozenset(safe_private))
+
+
+def _safe_private_entries(node: yaml.Node) -> set[SafePrivateKey]:
+    """`safe-private: {CREATOR: ["(gggg,xxee)", ...]}`, in the standard table's notation."""
+    entries = set()
+    for creator_node, tags_node in _mapping(node, "safe-private"):
+        creator = _scalar(creator_node, "a creator").strip().upper()
+        for tag_node in _sequence(tags_node, "the attributes of a creator"):
+            match = _PRIVATE_TAG.match(_scalar(tag_node, "a private attribute").strip())
+            if not match or int(match.group(1), 16) % 2 == 0:
+                raise StrategyError(f"{_line(tag_node)}{tag_node.value!r} is not a private attribute "
+                                    "written as (gggg,xxee) with an odd group")
+            entries.add((creator, int(match.group(1), 16), int(match.group(2), 16)))
+    return entries
 
 
 def default_strategy_text() -> str:
@@ -188,7 +212,13 @@ def load_strategy(path: Path | None) -> Strategy:
 
 
 @lru_cache(maxsize=1)
-def safe_private_attributes() -> frozenset[tuple[str, int, int]]:
-    text = resources.files("anonymizer.metadata").joinpath("data/safe-private.yaml").read_text()
-    return frozenset((e["creator"].strip().upper(), int(e["group"]), int(e["element"]))
-                     for e in yaml.safe_load(text))
+def safe_private_attributes() -> dict[SafePrivateKey, str]:
+    """PS3.15 Table E.3.10-1, every row: (creator, group, element within the block) -> VR."""
+    text = resources.files("anonymizer.metadata").joinpath("data/ps3.15-table-e3.10-1.json").read_text()
+    table = {}
+    for row in json.loads(text)["rows"]:
+        match = _PRIVATE_TAG.match(row["tag"])
+        if match is None:
+            raise ValueError(f"Table E.3.10-1: {row['tag']!r} is not a private attribute")
+        table[(row["creator"].strip().upper(), int(match.group(1), 16), int(match.group(2), 16))] = row["vr"]
+    return table
