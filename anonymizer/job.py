@@ -162,6 +162,8 @@ class Job:
     pixels: np.ndarray | None = None
     view: np.ndarray | None = None
     phi_hints: PhiHints = field(default_factory=PhiHints)
+    # The same, but for the fields Retain Device Identity keeps: what those are checked against.
+    hints_beside_device_fields: PhiHints = field(default_factory=PhiHints)
     # The input's identifying values as stored, for the output's byte search (leak_check);
     # captured on opening, narrowed by stage 3 to the ones the strategy does not keep.
     sealed_values: list[SealedValue] = field(default_factory=list)

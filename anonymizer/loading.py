@@ -17,7 +17,8 @@ from anonymizer.job import FileKind, FileReport, Job
 from anonymizer.leak_check import capture_sealed_values, capture_swallowed_values
 from anonymizer.limits import DEFAULT_MAX_DECODED_BYTES, check_raster_size, inflated_size
 from anonymizer.metadata.elements import keyword_text
-from anonymizer.phi.hints import collect_phi_hints
+from anonymizer.metadata.profile import device_identity_tags
+from anonymizer.phi.hints import collect_phi_hints_beside
 from anonymizer.pixels.decoding import decode_raster
 from anonymizer.pixels.rendering import render_raster_view
 
@@ -93,7 +94,7 @@ def capture_identifying_values(job: Job, content: bytes | None = None) -> None:
     A value that cannot even be read for that makes the file corrupt."""
     try:
         job.burned_in_annotation = keyword_text(job.dataset, "BurnedInAnnotation").strip().upper()
-        job.phi_hints = collect_phi_hints(job.dataset)
+        job.phi_hints, job.hints_beside_device_fields = collect_phi_hints_beside(job.dataset, device_identity_tags())
         job.sealed_values = capture_sealed_values(job.dataset)
         if content is not None:
             job.sealed_values += capture_swallowed_values(content, pixel_value_span(job.dataset))

@@ -126,3 +126,11 @@ def parse_rows(rows: list[dict]) -> ProfileTable:
 def load_profile_table() -> ProfileTable:
     text = resources.files("anonymizer.metadata").joinpath("data/ps3.15-table-e1-1.json").read_text()
     return parse_rows(json.loads(text))
+
+
+@lru_cache(maxsize=1)
+def device_identity_tags() -> frozenset[int]:
+    """The attributes Retain Device Identity keeps (the table's rtnDevIdOpt K rows)."""
+    table = load_profile_table()
+    option = ProfileOption.RETAIN_DEVICE_IDENTITY.value
+    return frozenset(tag for tag, row in table.exact.items() if row.options.get(option) == "K")

@@ -30,10 +30,10 @@ from anonymizer.metadata.profile import (
     OPTION_CODES,
     ProfileOption,
     ProfileTable,
+    device_identity_tags,
     load_profile_table,
 )
 from anonymizer.metadata.strategy import Strategy, safe_private_attributes
-from anonymizer.phi.hints import collect_phi_hints
 
 TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "PN"}
 PSEUDONYM_TAGS = {0x00100020, 0x00100010}  # PatientID, PatientName
@@ -86,7 +86,7 @@ def scrub_metadata(job: Job, config: PipelineConfig) -> None:
         patient_key=patient_key,
         offset_days=date_offset_days(config.key, patient_key),
         clean_text=text_cleaner(job.phi_hints),
-        clean_device_text=_device_cleaner(ds, config.strategy),
+        clean_device_text=_device_cleaner(job, config.strategy),
         clean_private_text=(text_cleaner(job.phi_hints, patterns=False)
                             if ProfileOption.RETAIN_SAFE_PRIVATE in config.strategy.options else lambda text: text),
         writes_explicit_vr=not ds.file_meta.TransferSyntaxUID.is_implicit_VR,
@@ -332,22 +332,14 @@ def names_a_registry_entry(keyword: str) -> bool:
     return keyword in REGISTRY_UID_KEYWORDS or "SOPClass" in keyword or "TransferSyntaxUID" in keyword
 
 
-@cache
-def device_identity_tags() -> frozenset[int]:
-    """The attributes Retain Device Identity keeps (the table's rtnDevIdOpt K rows)."""
-    table = load_profile_table()
-    option = ProfileOption.RETAIN_DEVICE_IDENTITY.value
-    return frozenset(tag for tag, row in table.exact.items() if row.options.get(option) == "K")
-
-
-def _device_cleaner(ds: Dataset, strategy: Strategy) -> Callable[[str], str]:
+def _device_cleaner(job: Job, strategy: Strategy) -> Callable[[str], str]:
     """Hints from every attribute but the kept device fields themselves (each is a hint
-    for the pixels, and would otherwise erase itself). Only when the option is on and a
-    device field is present: it walks the header once more."""
-    tags = device_identity_tags()
-    if ProfileOption.RETAIN_DEVICE_IDENTITY not in strategy.options or not any(t in ds._dict for t in tags):
+    for the pixels, and would otherwise erase itself): gathered beside the full hints in
+    the same walk of the header. Only when the option is on and a device field is present."""
+    if ProfileOption.RETAIN_DEVICE_IDENTITY not in strategy.options or job.dataset is None \
+            or not any(t in job.dataset._dict for t in device_identity_tags()):
         return lambda text: text
-    return text_cleaner(collect_phi_hints(ds, excluded=tags), patterns=False)
+    return text_cleaner(job.hints_beside_device_fields, patterns=False)
 
 
 def _unlisted_uid_action(ds: Dataset, tag: BaseTag) -> str:

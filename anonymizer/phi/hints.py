@@ -44,23 +44,24 @@ _KEYWORD_TAGS = _IDENTIFIER_TAGS | _INSTITUTION_TAGS
 _HINT_VRS = {"PN", "DA", "DT", "SQ"}
 
 
-def collect_phi_hints(ds: Dataset, excluded: frozenset[int] = frozenset()) -> PhiHints:
-    """``excluded``: tags whose values are not hints (a field checked against the others)."""
-    hints = PhiHints()
+def collect_phi_hints_beside(ds: Dataset, checked: frozenset[int]) -> tuple[PhiHints, PhiHints]:
+    """All the hints, and those of every attribute but ``checked`` (fields checked against
+    the rest), in one walk of the header."""
+    every, beside = PhiHints(), PhiHints()
     for item, tag, vr in _walk(ds):
-        if int(tag) in excluded:
-            continue
+        targets = (every,) if int(tag) in checked else (every, beside)
         values = text_values(item, tag)
-        if vr in ("DA", "DT"):
-            hints.dates |= {v[:8] for v in values if len(v) >= 8}
-        elif vr == "PN":
-            for value in values:
-                hints.names |= _name_parts(value)
-        elif int(tag) in _IDENTIFIER_TAGS:
-            hints.identifiers |= {v for v in values if len(v) >= MIN_HINT_LENGTH}
-        elif int(tag) in _INSTITUTION_TAGS:
-            hints.institutions |= {v for v in values if len(v) >= MIN_HINT_LENGTH}
-    return hints
+        for hints in targets:
+            if vr in ("DA", "DT"):
+                hints.dates |= {v[:8] for v in values if len(v) >= 8}
+            elif vr == "PN":
+                for value in values:
+                    hints.names |= _name_parts(value)
+            elif int(tag) in _IDENTIFIER_TAGS:
+                hints.identifiers |= {v for v in values if len(v) >= MIN_HINT_LENGTH}
+            elif int(tag) in _INSTITUTION_TAGS:
+                hints.institutions |= {v for v in values if len(v) >= MIN_HINT_LENGTH}
+    return every, beside
 
 
 def _walk(ds: Dataset):
