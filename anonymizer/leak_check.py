@@ -177,15 +177,24 @@ def find_leak(data: bytes, sealed: list[SealedValue], pixel_span: tuple[int, int
     # Short values are looked for outside the pixel data only: searched as two parts
     # (the header, and whatever follows the pixels), each with its own neighbours.
     outside = [data[:start], data[end:]] if end > start else [data]
+    for pattern, kind in _distinct_patterns(sealed).items():
+        if vocabulary and _only_vocabulary(pattern, vocabulary):
+            continue
+        for part in [data] if len(pattern) >= MIN_LENGTH_IN_PIXELS else outside:
+            for match in _occurrences(part, pattern):
+                if _stands_alone(part, match, len(pattern), pattern):
+                    return kind
+    return None
+
+
+def _distinct_patterns(sealed: list[SealedValue]) -> dict[bytes, Identifying]:
+    """Each pattern once, with the kind of the first value that has it: a name held by
+    several attributes is one search of the output, not one per attribute."""
+    patterns: dict[bytes, Identifying] = {}
     for value in sealed:
         for pattern in (*value.patterns, *value.parts):
-            if vocabulary and _only_vocabulary(pattern, vocabulary):
-                continue
-            for part in [data] if len(pattern) >= MIN_LENGTH_IN_PIXELS else outside:
-                for match in _occurrences(part, pattern):
-                    if _stands_alone(part, match, len(pattern), pattern):
-                        return value.kind
-    return None
+            patterns.setdefault(pattern, value.kind)
+    return patterns
 
 
 @lru_cache(maxsize=4096)

@@ -11,6 +11,7 @@ nothing of it is written.
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import pydicom
 from pydicom import Dataset, config
@@ -107,6 +108,19 @@ def implausible_element(ds: Dataset, top_level: bool = False) -> int | None:
 
 
 def _plausible(tag: int, vr: str, value: bytes) -> bool:
+    # Short binary values are cached: multi-frame functional groups repeat them frame
+    # after frame. Text is not (no name outlives its file in memory), nor long values.
+    if len(value) <= 64 and vr not in STRING_VRS:
+        return _plausible_short(tag, vr, value)
+    return _plausible_value(tag, vr, value)
+
+
+@lru_cache(maxsize=8192)
+def _plausible_short(tag: int, vr: str, value: bytes) -> bool:
+    return _plausible_value(tag, vr, value)
+
+
+def _plausible_value(tag: int, vr: str, value: bytes) -> bool:
     expected = vr_from_dictionary(tag) if not tag >> 16 & 1 else "UN"
     if vr == "UN" and expected in STRING_VRS:
         vr = expected  # a reader decodes it by the dictionary (pydicom does by default)
