@@ -109,8 +109,21 @@ def main() -> None:
     for tool, tool_rates in rates.items():
         print(f"| {tool} | {statistics.median(tool_rates):.0f} ({max(tool_rates):.0f}) | "
               + ", ".join(f"{r:.0f}" for r in tool_rates) + " |")
-    ratios = [ours / theirs for ours, theirs in zip(rates["medical-anonymizer"], rates["dicognito 0.19.0"])]
-    print(f"\nmedical-anonymizer / dicognito, same round: median {statistics.median(ratios):.2f}x")
+    ours, theirs = rates["medical-anonymizer"], rates["dicognito 0.19.0"]
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+    print(f"\nmedical-anonymizer / dicognito, same round: median {statistics.median(ratios):.2f}x\n")
+    print("| vendor file | KiB | " + " | ".join(f"{tool}, ms per file" for tool in tools) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in tools) + " |")
+    for base in sorted({f.stem.rsplit("_", 1)[0] for f in files}):
+        group = [f for f in files if f.stem.rsplit("_", 1)[0] == base]
+        cells = []
+        for tool, runner in tools.items():
+            out = args.work / tool.split()[0]
+            shutil.rmtree(out, ignore_errors=True)
+            start = time.perf_counter()
+            runner(group, out)
+            cells.append(f"{1000 * (time.perf_counter() - start) / len(group):.1f}")
+        print(f"| {base} | {group[0].stat().st_size / 1024:.0f} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

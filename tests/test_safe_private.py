@@ -141,3 +141,31 @@ def test_an_unlisted_private_sequence_without_a_listed_attribute_goes_with_its_c
     block.add_new(0x0F, "SQ", [item])
     scrub_dataset(ds, ScrubContext(load_profile_table(), parse_strategy(SAFE_PRIVATE), TEST_KEY, "", -400))
     assert not [e for e in ds if e.tag.is_private]
+
+
+GE_FOR_DCM2NIIX = """
+safe-private:
+  GEMS_PARM_01: ["(0043,xx2F)", "(0043,xx83)"]   # image type, ASSET reduction factors
+  GEMS_ACQU_01: ["(0019,xx5A)"]                  # acquisition duration
+"""
+
+
+def test_ge_attributes_dcm2niix_reads_need_the_sites_additions(tmp_path):
+    """No GE MR ships in a package: GE's private attributes are planted in pydicom's MR,
+    labelled as GE's, where dcm2niix looks for them."""
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    ds.Manufacturer, ds.ImageType = "GE MEDICAL SYSTEMS", ["ORIGINAL", "PRIMARY", "OTHER"]
+    ds.private_block(0x0019, "GEMS_ACQU_01", create=True).add_new(0x5A, "FL", 123456.0)
+    parameters = ds.private_block(0x0043, "GEMS_PARM_01", create=True)
+    parameters.add_new(0x2F, "SS", 0)
+    parameters.add_new(0x83, "DS", ["0.5", "1"])
+    source = tmp_path / "input" / "ge.dcm"
+    source.parent.mkdir()
+    ds.save_as(source)
+    before, _ = dcm2niix(source, tmp_path / "before")
+    fields = ("ImageType", "ParallelReductionFactorInPlane", "AcquisitionDuration")
+    assert before["ImageType"][-1] == "MAGNITUDE" and all(f in before for f in fields)
+    table_only, _ = dcm2niix(deidentify(source, tmp_path / "table", SAFE_PRIVATE), tmp_path / "table-nifti")
+    assert "MAGNITUDE" not in table_only["ImageType"] and "AcquisitionDuration" not in table_only
+    added, _ = dcm2niix(deidentify(source, tmp_path / "added", SAFE_PRIVATE + GE_FOR_DCM2NIIX), tmp_path / "added-nifti")
+    assert all(added[f] == before[f] for f in fields)
