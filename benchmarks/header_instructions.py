@@ -8,6 +8,7 @@ imports and the first files' caches cancel out.
     python benchmarks/header_instructions.py [--repo PATH] [--work DIR]
 
 --repo: the checkout to measure (default: this one), to compare two commits on one corpus.
+--vendor: instead, per real vendor file of vendor_speed.py's corpus (about 15 minutes).
 Needs valgrind. About a minute.
 """
 
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 FEW, MANY = 20, 120
 
 
-def run_batch(repo: Path, corpus: Path, count: int, out: Path) -> None:
+def run_batch(repo: Path, corpus: Path, count: int, out: Path, pattern: str = "*.dcm") -> None:
     """What header_benchmark's run_ours runs, on the first ``count`` files."""
     sys.path.insert(0, str(repo))
     from anonymizer.batch import run_local
@@ -34,17 +35,18 @@ def run_batch(repo: Path, corpus: Path, count: int, out: Path) -> None:
     from anonymizer.inputs import InputFile
     from anonymizer.reporting import append_record
 
-    files = sorted(corpus.glob("*.dcm"))[:count]
+    files = sorted(corpus.glob(pattern))[:count]
     config = PipelineConfig(key=b"benchmark key, fixed for the run", metadata_only=True)
     shutil.rmtree(out, ignore_errors=True)
     run_local([InputFile(f, Path(f.name)) for f in files], out, config, workers=1, overwrite=True,
               on_record=lambda record: append_record(out, record))
 
 
-def instructions(repo: Path, corpus: Path, count: int, out: Path) -> int:
+def instructions(repo: Path, corpus: Path, count: int, out: Path, pattern: str = "*.dcm") -> int:
     result = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-         "--child", str(count), "--repo", str(repo), "--corpus", str(corpus), "--out", str(out)],
+         "--child", str(count), "--repo", str(repo), "--corpus", str(corpus), "--out", str(out),
+         "--pattern", pattern],
         capture_output=True, text=True, check=True)
     return int(re.search(r"Collected : (\d+)", result.stderr).group(1))
 
@@ -56,9 +58,25 @@ def main() -> None:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--pattern", default="*.dcm", help=argparse.SUPPRESS)
+    parser.add_argument("--vendor", action="store_true",
+                        help="per real vendor file of vendor_speed.py's corpus: 2 and 7 copies, difference / 5")
     args = parser.parse_args()
     if args.child is not None:
-        run_batch(args.repo.resolve(), args.corpus, args.child, args.out)
+        run_batch(args.repo.resolve(), args.corpus, args.child, args.out, args.pattern)
+        return
+    if args.vendor:
+        from vendor_speed import base_files
+        from vendor_speed import build as build_vendor
+
+        corpus = args.work / "vendor-corpus"
+        if not corpus.is_dir():
+            build_vendor(corpus, 7)
+        for name in sorted(base_files()):
+            pattern = f"{Path(name).stem}_*.dcm"
+            few = instructions(args.repo, corpus, 2, args.work / "out", pattern)
+            many = instructions(args.repo, corpus, 7, args.work / "out", pattern)
+            print(f"{Path(name).stem}: {(many - few) / 5 / 1e6:.2f}M instructions per file", flush=True)
         return
     from header_corpus import build
 
