@@ -1,7 +1,7 @@
 """Header speed on the shape of real scanners' files: medical-anonymizer beside dicognito.
 
     pip install -r benchmarks/requirements-bench.txt
-    python benchmarks/vendor_speed.py [--copies 30] [--rounds 5] [--work benchmarks/work-vendor]
+    python benchmarks/vendor_speed.py [--copies 30] [--rounds 5] [--work benchmarks/work/vendor]
 
 The corpus is built from real vendor files that ship in packages: nibabel's Siemens MR
 (CSA headers, a mosaic, diffusion), its Philips enhanced MR (176 frames of functional
@@ -84,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work-vendor")
+    parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work" / "vendor")
     args = parser.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     files = build(args.work / "corpus", args.copies)
