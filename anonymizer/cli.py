@@ -26,6 +26,7 @@ from anonymizer.exit_codes import (  # noqa: F401 - re-exported: tests and scrip
     EXIT_RELEASED_FOR_REVIEW,
 )
 from anonymizer.review_command import review
+from anonymizer.service.commands import serve, users
 
 
 class DefaultCommandGroup(click.Group):
@@ -61,10 +62,13 @@ def _print_strategy(ctx: click.Context, _param, value: bool) -> None:
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"],
                                                        "max_content_width": 100})
 def main() -> None:
-    """De-identify medical images (the run command, the default) and decide held files (review)."""
+    """De-identify medical images (the run command, the default), decide held files (review),
+    and serve the pipeline over HTTP (serve, users)."""
 
 
 main.add_command(review)
+main.add_command(serve)
+main.add_command(users)
 
 
 @main.command("run", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

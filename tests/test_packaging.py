@@ -46,6 +46,25 @@ def test_compose_mounts_input_output_and_model_cache():
     assert service["command"] == ["/data/input", "/data/output"]
 
 
+def test_compose_web_service_keeps_its_data_in_a_volume_and_is_health_checked():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    web = compose["services"]["web"]
+    assert web["command"][0] == "serve" and "/data/service" in web["command"]
+    assert "service-data:/data/service" in web["volumes"] and "service-data" in compose["volumes"]
+    probe = web["healthcheck"]["test"]
+    assert probe[:2] == ["CMD", "python"] and "8000" in probe[-1]
+    # The probe the image would run, here against a listening socket and a closed port.
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        code = probe[-1].replace("8000", str(port))
+        assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30).returncode != 0
+
+
 def test_vendored_profile_table_is_the_shared_reference():
     vendored = json.loads((REPO / "anonymizer/metadata/data/ps3.15-table-e1-1.json").read_text())
     reference = json.loads((shared_dir() / "reference/ps3.15-table-e1-1.json").read_text())

@@ -1,0 +1,80 @@
+"""The service's tables. None holds an identifying value from any file: accounts, token
+hashes, failed-login times, and per file only counts, reasons and the name the user gave it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Role(str, Enum):
+    ADMIN = "admin"  # accounts, and everything the others may do
+    OPERATOR = "operator"  # de-identify files
+    REVIEWER = "reviewer"  # decide held files; read figures
+
+
+class FileOutcome(str, Enum):
+    WRITTEN = "written"
+    HELD = "held"  # left for a reviewer, not released
+    REJECTED = "rejected"  # judged non-medical
+    FAILED = "failed"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))  # argon2id, with its parameters
+    role: Mapped[Role] = mapped_column(SqlEnum(Role, native_enum=False, length=16))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A bearer token: only its SHA-256 is stored, so the table cannot be replayed."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LoginFailure(Base):
+    """One failed password login: what the rate limit counts."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class FileRecord(Base):
+    """One file through the pipeline: what the statistics count."""
+
+    __tablename__ = "file_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))  # the name the user gave the upload
+    outcome: Mapped[FileOutcome] = mapped_column(SqlEnum(FileOutcome, native_enum=False, length=16))
+    failure: Mapped[str] = mapped_column(String(16), default="")  # input | internal, when failed
+    file_format: Mapped[str] = mapped_column(String(64), default="")
+    modality: Mapped[str] = mapped_column(String(16), default="")
+    regions_found: Mapped[int] = mapped_column(Integer, default=0)
+    regions_redacted: Mapped[int] = mapped_column(Integer, default=0)
+    regions_held: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,24 @@
+"""What `medical-anonymizer serve` is started with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anonymizer.config import PipelineConfig
+
+DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    data_dir: Path
+    database_url: str
+    # The same options, strategy, key and text policy the CLI's run command builds.
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+
+    @property
+    def work_dir(self) -> Path:
+        """Uploads and outputs while a request runs; emptied as each one ends."""
+        return self.data_dir / "work"

@@ -1,0 +1,44 @@
+"""The figures /api/stats serves, counted in the database (never by re-reading files)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session
+
+from anonymizer.service.models import FileOutcome, FileRecord
+
+
+def _totals(rows: Iterable[Row | tuple]) -> dict[str, int]:
+    totals = {"files": 0, "with_burned_in_text": 0, "redacted": 0, "held": 0, "rejected": 0,
+              "failed_input": 0, "failed_internal": 0}
+    for outcome, failure, found, redacted, count in rows:
+        totals["files"] += count
+        totals["with_burned_in_text"] += count if found else 0
+        totals["redacted"] += count if redacted else 0
+        if outcome == FileOutcome.HELD:
+            totals["held"] += count
+        elif outcome == FileOutcome.REJECTED:
+            totals["rejected"] += count
+        elif outcome == FileOutcome.FAILED:
+            totals["failed_internal" if failure == "internal" else "failed_input"] += count
+    return totals
+
+
+def statistics(session: Session) -> dict:
+    found = FileRecord.regions_found > 0
+    redacted = FileRecord.regions_redacted > 0
+    day = func.substr(func.cast(FileRecord.processed_at, type_=FileRecord.name.type), 1, 10)
+    columns = (FileRecord.outcome, FileRecord.failure, found, redacted, func.count())
+    grouping = (FileRecord.outcome, FileRecord.failure, found, redacted)
+    overall = _totals(session.execute(select(*columns).group_by(*grouping)))
+    by_modality: dict[str, list[tuple]] = {}
+    for row in session.execute(select(FileRecord.modality, *columns).group_by(FileRecord.modality, *grouping)):
+        by_modality.setdefault(row[0] or "unknown", []).append(row[1:])
+    by_day: dict[str, list[tuple]] = {}
+    for row in session.execute(select(day, *columns).group_by(day, *grouping)):
+        by_day.setdefault(str(row[0]), []).append(row[1:])
+    return {**overall,
+            "by_modality": {name: _totals(rows) for name, rows in sorted(by_modality.items())},
+            "by_day": {name: _totals(rows) for name, rows in sorted(by_day.items())}}
