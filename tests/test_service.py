@@ -210,3 +210,16 @@ def test_no_planted_identifier_reaches_the_database_the_log_or_a_response(servic
         for text in texts:
             assert identifier.encode() not in text and identifier.upper().encode() not in text, identifier
     assert not any((data_dir / "work").iterdir())  # nothing of a request is left behind
+
+
+def test_schemathesis_finds_no_server_error_in_the_served_schema(service):
+    """Generated requests for every operation of /api/openapi.json, with a valid token:
+    none may get a 5xx reply."""
+    client, tokens, _, _ = service
+    base = str(client.base_url).rstrip("/")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "st"), "run", f"{base}/api/openapi.json", "--url", base,
+         "-H", f"Authorization: Bearer {tokens['admin']}", "-c", "not_a_server_error", "-n", "25",
+         "--seed", "1"], capture_output=True, text=True, timeout=600, env={**os.environ, "NO_COLOR": "1"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Tested: 5" in result.stdout and " passed" in result.stdout
