@@ -39,9 +39,9 @@ def sessions(request, tmp_path):
 def test_the_schema_comes_from_the_migrations(sessions):
     engine = sessions.kw["bind"]
     assert set(inspect(engine).get_table_names()) == {"alembic_version", "users", "api_tokens", "login_failures",
-                                                      "file_records"}
+                                                      "file_records", "jobs", "job_files"}
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     migrate(engine)  # a second start changes nothing
 
 

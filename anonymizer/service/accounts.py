@@ -81,7 +81,7 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     if row is None:
         return None
     api_token, user = row
-    if user.disabled or (api_token.expires_at is not None and _aware(api_token.expires_at) <= now()):
+    if user.disabled or (api_token.expires_at is not None and as_utc(api_token.expires_at) <= now()):
         return None
     return Principal(user.id, user.username, user.role)
 
@@ -117,6 +117,6 @@ def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _aware(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """SQLite returns naive datetimes for what was stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

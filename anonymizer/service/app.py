@@ -4,6 +4,7 @@ also the OpenAPI schema the service serves, so the schema cannot drift from the 
 Every route but /api/login refuses a request without a valid bearer token, and each
 route names the roles that may use it."""
 
+import contextlib
 import re
 import shutil
 import tempfile
@@ -12,8 +13,8 @@ from pathlib import Path
 from typing import Annotated
 
 import cv2
-import pydicom
 from fastapi import Depends, FastAPI, File, HTTPException, UploadFile
+from fastapi import Path as PathParameter
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -22,10 +23,23 @@ from starlette.responses import Response
 
 from anonymizer import __version__
 from anonymizer.loading import DICOM_SUFFIXES, RASTER_SUFFIXES
+from anonymizer.reporting import report_record
 from anonymizer.service import accounts
 from anonymizer.service.accounts import Principal, TooManyFailures
 from anonymizer.service.database import make_engine, migrate, session_factory
-from anonymizer.service.models import FileOutcome, FileRecord, Role, User
+from anonymizer.service.jobs import (
+    JobInputError,
+    JobRunner,
+    add_files,
+    create_job,
+    file_record,
+    folder_files,
+    job_dir,
+    progress,
+    result_zip,
+    unpack_uploads,
+)
+from anonymizer.service.models import Job, JobStatus, Role, User
 from anonymizer.service.settings import ServiceSettings
 from anonymizer.service.statistics import statistics
 
@@ -49,6 +63,22 @@ class UserView(BaseModel):
     disabled: bool
 
 
+class FolderJobRequest(BaseModel):
+    folder: str  # relative to the input root the service was started with
+
+
+class JobView(BaseModel):
+    id: int
+    status: JobStatus
+    total: int
+    pending: int
+    written: int
+    held: int
+    rejected: int
+    failed: int
+    files_per_second: float
+
+
 class Totals(BaseModel):
     files: int
     with_burned_in_text: int
@@ -70,8 +100,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     sessions = session_factory(engine)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     # The schema is served behind authentication too (below), not at FastAPI's open URL.
+    runner = JobRunner(settings, sessions, settings.workers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        runner.start()  # resumes a job the last run of the service left unfinished
+        yield
+        runner.stopping.set()
+
     app = FastAPI(title="medical-anonymizer", version=__version__, openapi_url=None, docs_url=None,
-                  redoc_url=None)
+                  redoc_url=None, lifespan=lifespan)
     bearer = HTTPBearer(auto_error=False)
 
     def database() -> Iterator[Session]:
@@ -141,7 +179,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             report = run_file(source, Path(work) / "output", settings.pipeline)
             output = Path(report.output_path) if report.status == "written" else None
             with sessions.begin() as session:  # its own transaction: kept when the reply is an error
-                session.add(_record(report, name, output, who))
+                session.add(file_record(report_record(report, Path(name), 0.0), name, who.user_id))
             if output is not None:
                 return Response(output.read_bytes(), media_type="application/octet-stream",
                                 headers={"Content-Disposition": f'attachment; filename="{output.name}"'})
@@ -164,6 +202,73 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         if not ok:
             raise HTTPException(422, "the image could not be encoded as PNG")
         return Response(png.tobytes(), media_type="image/png")
+
+    # A job number as the database can hold it: a larger one is a 422, not a server error.
+    JobId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+
+    def job_view(session: Session, job: Job) -> JobView:
+        return JobView(id=job.id, **progress(session, job).__dict__)
+
+    def owned_job(session: Session, job_id: int) -> Job:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id}")
+        return job
+
+    @app.post("/api/jobs", response_model=JobView, status_code=201, responses={413: {}, 422: {}})
+    def upload_job(files: Annotated[list[UploadFile], File()], who: Operator) -> JobView:
+        """Files, or zips of them, de-identified as one job in the background."""
+        uploads, total = [], 0
+        for upload in files:
+            data = upload.file.read(settings.max_upload_bytes + 1 - total)
+            total += len(data)
+            if total > settings.max_upload_bytes:
+                raise HTTPException(413, f"the upload is larger than the configured limit "
+                                         f"({settings.max_upload_bytes} bytes)")
+            uploads.append((upload.filename or "", data))
+        with sessions.begin() as session:  # an error below rolls the job back
+            job = create_job(session, who.user_id, Path(), [])
+            target = job_dir(settings, job.id) / "input"
+            try:
+                names = unpack_uploads(uploads, target, settings.max_files_per_job)
+            except JobInputError as exc:
+                shutil.rmtree(job_dir(settings, job.id), ignore_errors=True)
+                raise HTTPException(422, str(exc)) from None
+            job.input_dir = str(target)
+            add_files(session, job, names)
+            return job_view(session, job)
+
+    @app.post("/api/jobs/folder", response_model=JobView, status_code=201, responses={422: {}})
+    def folder_job(request: FolderJobRequest, who: Operator) -> JobView:
+        """A folder under the input root, read where it is (never modified)."""
+        try:
+            base, names = folder_files(settings.input_root, request.folder, settings.max_files_per_job)
+        except JobInputError as exc:
+            raise HTTPException(422, str(exc)) from None
+        with sessions.begin() as session:
+            return job_view(session, create_job(session, who.user_id, base, names))
+
+    @app.get("/api/jobs/{job_id}", response_model=JobView, responses={404: {}})
+    def job_status(job_id: JobId, _: AnyRole, session: Database) -> JobView:
+        """Progress: files done, held, failed and pending, and the rate."""
+        return job_view(session, owned_job(session, job_id))
+
+    @app.post("/api/jobs/{job_id}/cancel", response_model=JobView, responses={404: {}})
+    def cancel_job(job_id: JobId, _: Operator, session: Database) -> JobView:
+        """Files not started stay undone; what is done is kept and downloadable."""
+        job = owned_job(session, job_id)
+        if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            job.status, job.finished_at = JobStatus.CANCELLED, accounts.now()
+        return job_view(session, job)
+
+    @app.get("/api/jobs/{job_id}/result", responses={200: {"content": {"application/zip": {}}}, 404: {}, 409: {}})
+    def job_result(job_id: JobId, _: Operator, session: Database) -> Response:
+        """The de-identified files of a finished or cancelled job, as a zip."""
+        job = owned_job(session, job_id)
+        if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            raise HTTPException(409, "the job is still running")
+        return Response(result_zip(settings, job_id), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="job-{job_id}.zip"'})
 
     return app
 
@@ -205,21 +310,6 @@ def _view(source: Path, settings: ServiceSettings):
     if job.view is None:
         raise HTTPException(422, "the file holds no image")
     return job.view
-
-
-def _record(report, name: str, output: Path | None, who: Principal) -> FileRecord:
-    outcome = {"written": FileOutcome.WRITTEN, "held": FileOutcome.HELD, "rejected": FileOutcome.REJECTED}.get(
-        report.status, FileOutcome.FAILED)
-    modality = ""
-    if output is not None and output.suffix.lower() in DICOM_SUFFIXES:
-        # Read from the de-identified output: Modality identifies no one.
-        modality = str(pydicom.dcmread(output, stop_before_pixels=True, specific_tags=["Modality"]).get(
-            "Modality", ""))[:16]
-    return FileRecord(
-        name=name, outcome=outcome, failure=report.failure.value if report.failure else "",
-        file_format=report.file_format[:64], modality=modality, regions_found=report.regions_merged,
-        regions_redacted=report.regions_redacted, regions_held=report.regions_review,
-        processed_at=accounts.now(), user_id=who.user_id)
 
 
 def remove_work_dir(settings: ServiceSettings) -> None:

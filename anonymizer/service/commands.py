@@ -42,9 +42,15 @@ def _sessions(data_dir: Path, database_url: str | None):
               help="Project key, as for run ($ANONYMIZER_KEY / $ANONYMIZER_KEY_FILE).")
 @click.option("--metadata-only", is_flag=True, help="Scrub headers only, as for run.")
 @click.option("--max-upload-mib", type=click.IntRange(1), default=512, show_default=True,
-              help="Largest upload accepted.")
+              help="Largest upload accepted (one request).")
+@click.option("--max-files-per-job", type=click.IntRange(1), default=10000, show_default=True)
+@click.option("--input-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder under which jobs may name server-side folders (default: folder jobs off).")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="Worker processes for a job's files.")
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, strategy_file: Path | None,
-          key_file: Path | None, metadata_only: bool, max_upload_mib: int) -> None:
+          key_file: Path | None, metadata_only: bool, max_upload_mib: int, max_files_per_job: int,
+          input_root: Path | None, workers: int) -> None:
     """Serve the pipeline over HTTP (API under /api, schema at /api/openapi.json)."""
     import uvicorn
 
@@ -66,7 +72,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, strate
     settings = ServiceSettings(
         data_dir=data_dir, database_url=database_url or default_url(data_dir),
         pipeline=PipelineConfig(key=key, strategy=strategy, metadata_only=metadata_only),
-        max_upload_bytes=max_upload_mib * 1024 * 1024)
+        max_upload_bytes=max_upload_mib * 1024 * 1024, max_files_per_job=max_files_per_job,
+        input_root=input_root, workers=workers)
     remove_work_dir(settings)
     app = create_app(settings)
     click.echo(f"medical-anonymizer service on http://{host}:{port}/api (data in {data_dir})", err=True)

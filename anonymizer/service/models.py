@@ -78,3 +78,42 @@ class FileRecord(Base):
     regions_held: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class JobStatus(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class JobFileState(str, Enum):
+    PENDING = "pending"
+    WRITTEN = "written"
+    HELD = "held"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class Job(Base):
+    """A set of files de-identified together: uploaded, or a folder under the input root."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[JobStatus] = mapped_column(SqlEnum(JobStatus, native_enum=False, length=16), index=True)
+    input_dir: Mapped[str] = mapped_column(String(1024))  # uploads' folder, or the folder under the input root
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class JobFile(Base):
+    __tablename__ = "job_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    relative: Mapped[str] = mapped_column(String(1024))  # the name the user gave it, under input_dir
+    state: Mapped[JobFileState] = mapped_column(SqlEnum(JobFileState, native_enum=False, length=16), index=True)
+    reason: Mapped[str] = mapped_column(String(512), default="")

@@ -17,6 +17,10 @@ class ServiceSettings:
     # The same options, strategy, key and text policy the CLI's run command builds.
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_files_per_job: int = 10000
+    # Server-side folders a job may name lie under this root; None turns folder jobs off.
+    input_root: Path | None = None
+    workers: int = 1  # worker processes for a job's files (the batch loop's --workers)
 
     @property
     def work_dir(self) -> Path:
