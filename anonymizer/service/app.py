@@ -30,6 +30,7 @@ from anonymizer.service.database import make_engine, migrate, session_factory
 from anonymizer.service.jobs import (
     JobInputError,
     JobRunner,
+    Progress,
     add_files,
     create_job,
     file_record,
@@ -65,18 +66,6 @@ class UserView(BaseModel):
 
 class FolderJobRequest(BaseModel):
     folder: str  # relative to the input root the service was started with
-
-
-class JobView(BaseModel):
-    id: int
-    status: JobStatus
-    total: int
-    pending: int
-    written: int
-    held: int
-    rejected: int
-    failed: int
-    files_per_second: float
 
 
 class Totals(BaseModel):
@@ -206,17 +195,14 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     # A job number as the database can hold it: a larger one is a 422, not a server error.
     JobId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
-    def job_view(session: Session, job: Job) -> JobView:
-        return JobView(id=job.id, **progress(session, job).__dict__)
-
     def owned_job(session: Session, job_id: int) -> Job:
         job = session.get(Job, job_id)
         if job is None:
             raise HTTPException(404, f"no job {job_id}")
         return job
 
-    @app.post("/api/jobs", response_model=JobView, status_code=201, responses={413: {}, 422: {}})
-    def upload_job(files: Annotated[list[UploadFile], File()], who: Operator) -> JobView:
+    @app.post("/api/jobs", response_model=Progress, status_code=201, responses={413: {}, 422: {}})
+    def upload_job(files: Annotated[list[UploadFile], File()], who: Operator) -> Progress:
         """Files, or zips of them, de-identified as one job in the background."""
         uploads, total = [], 0
         for upload in files:
@@ -236,30 +222,30 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 raise HTTPException(422, str(exc)) from None
             job.input_dir = str(target)
             add_files(session, job, names)
-            return job_view(session, job)
+            return progress(session, job)
 
-    @app.post("/api/jobs/folder", response_model=JobView, status_code=201, responses={422: {}})
-    def folder_job(request: FolderJobRequest, who: Operator) -> JobView:
+    @app.post("/api/jobs/folder", response_model=Progress, status_code=201, responses={422: {}})
+    def folder_job(request: FolderJobRequest, who: Operator) -> Progress:
         """A folder under the input root, read where it is (never modified)."""
         try:
             base, names = folder_files(settings.input_root, request.folder, settings.max_files_per_job)
         except JobInputError as exc:
             raise HTTPException(422, str(exc)) from None
         with sessions.begin() as session:
-            return job_view(session, create_job(session, who.user_id, base, names))
+            return progress(session, create_job(session, who.user_id, base, names))
 
-    @app.get("/api/jobs/{job_id}", response_model=JobView, responses={404: {}})
-    def job_status(job_id: JobId, _: AnyRole, session: Database) -> JobView:
+    @app.get("/api/jobs/{job_id}", response_model=Progress, responses={404: {}})
+    def job_status(job_id: JobId, _: AnyRole, session: Database) -> Progress:
         """Progress: files done, held, failed and pending, and the rate."""
-        return job_view(session, owned_job(session, job_id))
+        return progress(session, owned_job(session, job_id))
 
-    @app.post("/api/jobs/{job_id}/cancel", response_model=JobView, responses={404: {}})
-    def cancel_job(job_id: JobId, _: Operator, session: Database) -> JobView:
+    @app.post("/api/jobs/{job_id}/cancel", response_model=Progress, responses={404: {}})
+    def cancel_job(job_id: JobId, _: Operator, session: Database) -> Progress:
         """Files not started stay undone; what is done is kept and downloadable."""
         job = owned_job(session, job_id)
         if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             job.status, job.finished_at = JobStatus.CANCELLED, accounts.now()
-        return job_view(session, job)
+        return progress(session, job)
 
     @app.get("/api/jobs/{job_id}/result", responses={200: {"content": {"application/zip": {}}}, 404: {}, 409: {}})
     def job_result(job_id: JobId, _: Operator, session: Database) -> Response:

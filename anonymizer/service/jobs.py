@@ -10,9 +10,9 @@ import io
 import shutil
 import threading
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,8 +109,10 @@ def add_files(session: Session, job: Job, names: list[str]) -> None:
     session.add_all(JobFile(job_id=job.id, relative=name, state=JobFileState.PENDING, reason="") for name in names)
 
 
-@dataclass(frozen=True)
-class Progress:
+class Progress(BaseModel):
+    """A job as GET /api/jobs/{id} shows it."""
+
+    id: int
     status: JobStatus
     total: int
     pending: int
@@ -128,10 +130,11 @@ def progress(session: Session, job: Job) -> Progress:
     elapsed = 0.0
     if job.started_at is not None:
         elapsed = (as_utc(job.finished_at or now()) - as_utc(job.started_at)).total_seconds()
-    return Progress(job.status, sum(counts.values()), counts.get(JobFileState.PENDING, 0),
-                    counts.get(JobFileState.WRITTEN, 0), counts.get(JobFileState.HELD, 0),
-                    counts.get(JobFileState.REJECTED, 0), counts.get(JobFileState.FAILED, 0),
-                    round(done / elapsed, 3) if elapsed > 0 else 0.0)
+    return Progress(id=job.id, status=job.status, total=sum(counts.values()),
+                    pending=counts.get(JobFileState.PENDING, 0), written=counts.get(JobFileState.WRITTEN, 0),
+                    held=counts.get(JobFileState.HELD, 0), rejected=counts.get(JobFileState.REJECTED, 0),
+                    failed=counts.get(JobFileState.FAILED, 0),
+                    files_per_second=round(done / elapsed, 3) if elapsed > 0 else 0.0)
 
 
 def result_zip(settings: ServiceSettings, job_id: int) -> bytes:
