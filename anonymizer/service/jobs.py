@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import io
-import shutil
 import threading
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -226,8 +225,4 @@ def output_modality(output: Path) -> str:
     import pydicom
 
     return str(pydicom.dcmread(output, stop_before_pixels=True, specific_tags=["Modality"]).get("Modality", ""))[:16]
-
-
-def remove_job_files(settings: ServiceSettings, job_id: int) -> None:
-    shutil.rmtree(job_dir(settings, job_id), ignore_errors=True)
 
