@@ -131,24 +131,48 @@ def skip_done(items: list[InputFile], output_dir: Path, config: PipelineConfig, 
 
 
 def run_local(items: list[InputFile], output_dir: Path, config: PipelineConfig, workers: int,
-              overwrite: bool, on_record: Callable[[dict], None]) -> list[dict]:
+              overwrite: bool, on_record: Callable[[dict], None], pool: WorkerPool | None = None) -> list[dict]:
+    """``pool``: worker processes kept from call to call (the service's job runner); by
+    default the run starts its own and ends them with it."""
     records, todo = skip_done(items, output_dir, config, overwrite, on_record)
-    for record in _results(todo, output_dir, worker_config(config), workers):
-        records.append(record)
-        on_record(record)
+    own = pool is None
+    if pool is None:
+        # One chunk runs in this process: starting workers and their models would cost more.
+        pool = WorkerPool(config, workers if len(chunks(todo, chunk_size(config))) > 1 else 1)
+    try:
+        for record in pool.results(todo, output_dir):
+            records.append(record)
+            on_record(record)
+    finally:
+        if own:
+            pool.close()
     return records
 
 
-def _results(items: list[InputFile], output_dir: Path, config: PipelineConfig, workers: int) -> Iterator[dict]:
-    work = chunks(items, chunk_size(config))
-    if workers <= 1 or len(work) <= 1:
-        _init_worker(config)
-        for chunk in work:
-            yield from _work(chunk, output_dir)
-        return
-    context = get_context("spawn")  # no inherited ONNX Runtime or Tesseract state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                             initargs=(config, os.getpid())) as pool:
-        futures = [pool.submit(_work, chunk, output_dir) for chunk in work]
+class WorkerPool:
+    """The processes a batch's files run in, each one core with its models loaded once;
+    with one worker, this process itself."""
+
+    def __init__(self, config: PipelineConfig, workers: int) -> None:
+        self.config, self.workers = worker_config(config), workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def results(self, items: list[InputFile], output_dir: Path) -> Iterator[dict]:
+        work = chunks(items, chunk_size(self.config))
+        if self.workers <= 1:
+            _init_worker(self.config)
+            for chunk in work:
+                yield from _work(chunk, output_dir)
+            return
+        if self._pool is None:
+            context = get_context("spawn")  # no inherited ONNX Runtime or Tesseract state
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                             initializer=_init_worker, initargs=(self.config, os.getpid()))
+        futures = [self._pool.submit(_work, chunk, output_dir) for chunk in work]
         for future in as_completed(futures):
             yield from future.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None

@@ -157,12 +157,19 @@ class JobRunner(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        while not self.stopping.is_set():
-            job_id = self._next_job()
-            if job_id is None:
-                self.stopping.wait(0.5)
-                continue
-            self._run_job(job_id)
+        from anonymizer.batch import WorkerPool
+
+        # Started once: a job's chunks would otherwise each start workers and load models.
+        self.pool = WorkerPool(self.settings.pipeline, self.workers)
+        try:
+            while not self.stopping.is_set():
+                job_id = self._next_job()
+                if job_id is None:
+                    self.stopping.wait(0.5)
+                    continue
+                self._run_job(job_id)
+        finally:
+            self.pool.close()
 
     def _next_job(self) -> int | None:
         with self.sessions.begin() as session:
@@ -195,7 +202,7 @@ class JobRunner(threading.Thread):
                 ids = {f.relative: f.id for f in pending}
             items = [InputFile(base / name, Path(name)) for name in ids]
             run_local(items, output, self.settings.pipeline, workers=self.workers, overwrite=True,
-                      on_record=functools.partial(self._record, ids, owner))
+                      on_record=functools.partial(self._record, ids, owner), pool=self.pool)
 
     def _record(self, ids: dict[str, int], owner: int, record: dict) -> None:
         """One file's outcome and its figures, committed together as it ends."""
