@@ -63,6 +63,7 @@ def test_an_uploaded_job_runs_in_the_background_and_downloads_as_a_zip(accounts)
         done = wait_for(client, tokens["reviewer"], job["id"])
         assert (done["status"], done["written"], done["pending"]) == ("done", 3, 0)
         result = client.get(f"/api/jobs/{job['id']}/result", headers=bearer(tokens["operator"]))
+    assert not (data_dir / "jobs" / str(job["id"]) / "input").exists()  # the originals are gone once done
     names = set(zipfile.ZipFile(io.BytesIO(result.content)).namelist())
     assert {"anonymized_ct.dcm", "anonymized_mr.dcm", "series/anonymized_one.dcm"} <= names
     written = pydicom.dcmread(io.BytesIO(zipfile.ZipFile(io.BytesIO(result.content)).read("anonymized_ct.dcm")))
@@ -93,6 +94,7 @@ def test_a_job_can_be_cancelled(accounts):
         time.sleep(3)
         after = client.get(f"/api/jobs/{job['id']}", headers=bearer(tokens["operator"])).json()
         assert after["status"] == "cancelled" and after["pending"] > 0
+        assert not (data_dir / "jobs" / str(job["id"]) / "input").exists()
         assert client.get(f"/api/jobs/{job['id']}/result", headers=bearer(tokens["operator"])).status_code == 200
 
 

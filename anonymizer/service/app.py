@@ -37,6 +37,7 @@ from anonymizer.service.jobs import (
     folder_files,
     job_dir,
     progress,
+    remove_uploads,
     result_zip,
     unpack_uploads,
 )
@@ -243,6 +244,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def cancel_job(job_id: JobId, _: Operator, session: Database) -> Progress:
         """Files not started stay undone; what is done is kept and downloadable."""
         job = owned_job(session, job_id)
+        if job.status is JobStatus.QUEUED:
+            remove_uploads(settings, job)  # the runner never started it (a running one: the runner removes them)
         if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             job.status, job.finished_at = JobStatus.CANCELLED, accounts.now()
         return progress(session, job)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import io
+import shutil
 import threading
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -108,6 +109,15 @@ def add_files(session: Session, job: Job, names: list[str]) -> None:
     session.add_all(JobFile(job_id=job.id, relative=name, state=JobFileState.PENDING, reason="") for name in names)
 
 
+def remove_uploads(settings: ServiceSettings, job: Job) -> None:
+    """An uploaded job's originals, once no file of it will run: they hold the identities
+    the outputs no longer do (files held for review keep theirs in the output's review
+    area). A folder job's inputs are the site's own, never touched."""
+    uploads = job_dir(settings, job.id) / "input"
+    if Path(job.input_dir) == uploads:
+        shutil.rmtree(uploads, ignore_errors=True)
+
+
 class Progress(BaseModel):
     """A job as GET /api/jobs/{id} shows it."""
 
@@ -191,13 +201,16 @@ class JobRunner(threading.Thread):
             with self.sessions.begin() as session:
                 job = session.get(Job, job_id)
                 if job is None or job.status is not JobStatus.RUNNING:
-                    return  # cancelled meanwhile
+                    if job is not None:
+                        remove_uploads(self.settings, job)  # cancelled meanwhile
+                    return
                 base, owner = Path(job.input_dir), job.user_id
                 pending = session.scalars(select(JobFile).where(JobFile.job_id == job_id,
                                                                 JobFile.state == JobFileState.PENDING)
                                           .order_by(JobFile.id).limit(chunk)).all()
                 if not pending:
                     job.status, job.finished_at = JobStatus.DONE, now()
+                    remove_uploads(self.settings, job)
                     return
                 ids = {f.relative: f.id for f in pending}
             items = [InputFile(base / name, Path(name)) for name in ids]
