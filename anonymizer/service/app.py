@@ -89,7 +89,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     migrate(engine)
     sessions = session_factory(engine)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
-    # The schema is served behind authentication too (below), not at FastAPI's open URL.
     runner = JobRunner(settings, sessions, settings.workers)
 
     @contextlib.asynccontextmanager
@@ -98,6 +97,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         yield
         runner.stopping.set()
 
+    # The schema is served behind authentication too (below), not at FastAPI's open URLs.
     app = FastAPI(title="medical-anonymizer", version=__version__, openapi_url=None, docs_url=None,
                   redoc_url=None, lifespan=lifespan)
     bearer = HTTPBearer(auto_error=False)
