@@ -3,8 +3,9 @@
 It is written, de-identified as far as the machine could decide (header scrubbed, text
 on evidence painted), to OUTPUT_DIR/review/<its output's place>, with
 
-- ``<name>.review.json``: where to release it, and each box left for a person (number,
-  frame, the frames showing it, coordinates, reason, decision), never the text read;
+- ``<name>.review.json``: where to release it, each box left for a person (number,
+  frame, the frames showing it, coordinates, reason, decision) and each box the machine
+  painted (frame, coordinates, reason), never the text read;
 - ``<name>.frame<N>.preview.png``: the frame as it will be released, each held box
   outlined in red with its number, each painted one in green.
 
@@ -58,6 +59,19 @@ class HeldBox:
 
 
 @dataclass
+class PaintedBox:
+    """A box stage 6 painted on evidence, shown beside the held ones so a reviewer sees
+    what the machine decided and why."""
+
+    frame: int
+    left: int
+    top: int
+    width: int
+    height: int
+    reason: str
+
+
+@dataclass
 class HeldFile:
     """The sidecar of one held file. ``held`` and ``release_to`` are relative to OUTPUT_DIR."""
 
@@ -70,6 +84,7 @@ class HeldFile:
     ocr_engines: list[str] = field(default_factory=list)
     previews: list[str] = field(default_factory=list)
     input: str = ""  # the input as the batch report names it: a re-run knows the file is done
+    painted: list[PaintedBox] = field(default_factory=list)
 
     @property
     def decided(self) -> bool:
@@ -110,9 +125,16 @@ def write_hold_records(job: Job, config: PipelineConfig, held: Path, release_to:
         previews.append(str(path.relative_to(root)))
     record = HeldFile(held=str(held.relative_to(root)), release_to=str(release_to.relative_to(root)),
                       kind=job.kind.value, boxes=boxes, fill=config.fill, inpaint_radius=config.inpaint_radius,
-                      ocr_engines=list(config.ocr_engines), previews=previews, input=job.input_name)
+                      ocr_engines=list(config.ocr_engines), previews=previews, input=job.input_name,
+                      painted=[painted_box(region) for region in job.regions if region.redacted_box is not None])
     write_sidecar(root, record)
     return record
+
+
+def painted_box(region) -> PaintedBox:
+    box = region.redacted_box
+    return PaintedBox(region.frame, box.left, box.top, box.width, box.height,
+                      region.reason.value if region.reason else "")
 
 
 def preview_image(view: np.ndarray, held: list[HeldBox], painted: list[Box]) -> np.ndarray:
@@ -152,7 +174,8 @@ def read_sidecar(path: Path) -> HeldFile:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         boxes = [HeldBox(**{**box, "decision": Decision(box["decision"])}) for box in data.pop("boxes")]
-        return HeldFile(boxes=boxes, **data)
+        painted = [PaintedBox(**box) for box in data.pop("painted", [])]
+        return HeldFile(boxes=boxes, painted=painted, **data)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise HoldError(f"the review record cannot be read ({type(exc).__name__})") from None
 

@@ -26,7 +26,11 @@ PASSWORD = "correct horse battery staple"
 PLANTED = ("Quartermaine", "Zebulon", "ZQ-778899", "Thistlewood Infirmary")
 ROUTES = (("GET", "/api/stats"), ("GET", "/api/users"), ("GET", "/api/openapi.json"),
           ("POST", "/api/mask_image"), ("POST", "/api/convert"), ("POST", "/api/jobs"), ("POST", "/api/jobs/folder"),
-          ("GET", "/api/jobs/1"), ("POST", "/api/jobs/1/cancel"), ("GET", "/api/jobs/1/result"))
+          ("GET", "/api/jobs/1"), ("POST", "/api/jobs/1/cancel"), ("GET", "/api/jobs/1/result"),
+          ("GET", "/api/review"), ("GET", "/api/review/1"), ("GET", "/api/review/1/preview/1"),
+          ("POST", "/api/review/1/decisions"))
+# The pages answer a request without a session with the sign-in page.
+PAGES = ("/", "/jobs/1", "/review", "/review/1", "/stats", "/account")
 
 
 def add_user(data_dir: Path, name: str, role: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
@@ -112,6 +116,17 @@ def test_every_route_refuses_a_request_without_a_valid_token(service):
             assert response.status_code == 401, (method, route, headers)
 
 
+def test_every_page_sends_a_visitor_without_a_session_to_sign_in(service):
+    client, _, _, _ = service
+    for page in PAGES:
+        for cookies in ({}, {"medanon_session": "mat_not-a-session"}):
+            client.cookies.clear()
+            response = client.get(page, cookies=cookies)
+            assert (response.status_code, response.headers.get("location")) == (303, "/login"), page
+    client.cookies.clear()
+    assert client.post("/logout").status_code == 303
+
+
 def test_each_role_is_refused_what_it_may_not_do(service):
     client, tokens, _, _ = service
     assert client.get("/api/users", headers=bearer(tokens["operator"])).status_code == 403
@@ -174,7 +189,9 @@ def test_the_schema_is_served_to_users_only(service):
     schema = client.get("/api/openapi.json", headers=bearer(tokens["reviewer"])).json()
     assert {"/api/login", "/api/stats", "/api/users", "/api/mask_image", "/api/convert", "/api/jobs",
             "/api/jobs/folder", "/api/jobs/{job_id}", "/api/jobs/{job_id}/cancel",
-            "/api/jobs/{job_id}/result"} <= set(schema["paths"])
+            "/api/jobs/{job_id}/result", "/api/review", "/api/review/{item_id}",
+            "/api/review/{item_id}/preview/{number}", "/api/review/{item_id}/decisions"} <= set(schema["paths"])
+    assert not any(path.startswith(("/login", "/static")) for path in schema["paths"])  # pages are not the API
 
 
 def test_login_issues_a_token_and_failed_logins_are_limited(service):
@@ -236,4 +253,4 @@ def test_schemathesis_finds_no_server_error_in_the_served_schema(service):
          "-H", f"Authorization: Bearer {tokens['admin']}", "-c", "not_a_server_error", "-n", "25",
          "--seed", "1"], capture_output=True, text=True, timeout=600, env={**os.environ, "NO_COLOR": "1"})
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "Tested: 10" in result.stdout and " passed" in result.stdout
+    assert "Tested: 14" in result.stdout and " passed" in result.stdout

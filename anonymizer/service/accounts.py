@@ -74,6 +74,20 @@ def issue_token(session: Session, user: User, label: str, lifetime: timedelta | 
     return token
 
 
+def revoke_token(session: Session, token: str) -> None:
+    """A session's token at logout: it stops working at once."""
+    session.execute(delete(ApiToken).where(ApiToken.token_sha256 == _sha256(token)))
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> None:
+    user = session.get(User, user_id)
+    if user is None or not _verify(user.password_hash, current):
+        raise AccountError("the current password is wrong")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = _HASHER.hash(new)
+
+
 def principal_for_token(session: Session, token: str) -> Principal | None:
     row = session.execute(
         select(ApiToken, User).join(User, User.id == ApiToken.user_id)

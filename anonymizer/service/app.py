@@ -1,30 +1,35 @@
 """The HTTP API. FastAPI on uvicorn: an established ASGI stack whose request models are
 also the OpenAPI schema the service serves, so the schema cannot drift from the code.
 
-Every route but /api/login refuses a request without a valid bearer token, and each
-route names the roles that may use it."""
+Every route but /api/login refuses a request without a valid bearer token or page
+session, and each route names the roles that may use it. A request on a page session that
+changes something must carry the session's CSRF token (web_session.py)."""
 
 import contextlib
+import dataclasses
 import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import cv2
-from fastapi import Depends, FastAPI, File, HTTPException, UploadFile
+from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile
 from fastapi import Path as PathParameter
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 
 from anonymizer import __version__
+from anonymizer.hold import Decision, HoldError
 from anonymizer.loading import DICOM_SUFFIXES, RASTER_SUFFIXES
 from anonymizer.reporting import report_record
-from anonymizer.service import accounts
+from anonymizer.service import accounts, pages, review
 from anonymizer.service.accounts import Principal, TooManyFailures
 from anonymizer.service.database import make_engine, migrate, session_factory
 from anonymizer.service.jobs import (
@@ -41,11 +46,24 @@ from anonymizer.service.jobs import (
     result_zip,
     unpack_uploads,
 )
-from anonymizer.service.models import Job, JobStatus, Role, User
+from anonymizer.service.models import (
+    Job,
+    JobFile,
+    JobStatus,
+    ReviewDecision,
+    ReviewItem,
+    ReviewState,
+    Role,
+    User,
+)
 from anonymizer.service.settings import ServiceSettings
 from anonymizer.service.statistics import statistics
+from anonymizer.service.web_session import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, csrf_matches
 
 EVERY_ROLE = (Role.ADMIN, Role.OPERATOR, Role.REVIEWER)
+# Scripts and styles from this service only; no inline script, no framing.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                           "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]")
 
 
@@ -73,10 +91,66 @@ class Totals(BaseModel):
     files: int
     with_burned_in_text: int
     redacted: int
-    held: int
+    held: int  # waiting for a reviewer
+    released_after_review: int
+    expired_unreviewed: int  # held, and deleted undecided after the quarantine time
     rejected: int
     failed_input: int
     failed_internal: int
+
+
+class ReviewSummary(BaseModel):
+    id: int
+    job_id: int
+    name: str  # the name the user gave the file
+    boxes: int
+    state: ReviewState
+    held_at: datetime
+
+
+class HeldBoxView(BaseModel):
+    number: int
+    frame: int
+    frames: list[int]
+    left: int
+    top: int
+    width: int
+    height: int
+    reason: str
+    decision: Decision
+
+
+class PaintedBoxView(BaseModel):
+    frame: int
+    left: int
+    top: int
+    width: int
+    height: int
+    reason: str
+
+
+class DecisionView(BaseModel):
+    box: int
+    decision: str
+    by: str
+    at: datetime
+
+
+class ReviewDetail(ReviewSummary):
+    held: list[HeldBoxView]  # left for a person
+    painted: list[PaintedBoxView]  # painted by the machine on evidence
+    previews: int  # GET /api/review/{id}/preview/{1..previews}
+    decisions: list[DecisionView]  # the audit: who decided which box, when
+
+
+class DecisionsRequest(BaseModel):
+    decisions: dict[Annotated[int, Field(ge=1, le=10000)], Literal["redact", "keep"]]
+
+
+class ReviewOutcome(BaseModel):
+    released: bool
+    redacted: int
+    kept: int
 
 
 class Statistics(Totals):
@@ -99,7 +173,21 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     # The schema is served behind authentication too (below), not at FastAPI's open URLs.
     app = FastAPI(title="medical-anonymizer", version=__version__, openapi_url=None, docs_url=None,
-                  redoc_url=None, lifespan=lifespan)
+                  redoc_url=None, lifespan=lifespan, exception_handlers=pages.page_exception_handlers())
+    app.state.settings, app.state.sessions = settings, sessions
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")  # pages and replies can show what was held
+        return response
     bearer = HTTPBearer(auto_error=False)
 
     def database() -> Iterator[Session]:
@@ -108,11 +196,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     Database = Annotated[Session, Depends(database)]
 
-    def principal(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    def principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
                   session: Database) -> Principal:
-        found = accounts.principal_for_token(session, credentials.credentials) if credentials else None
-        if found is None:
+        token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
+        found = accounts.principal_for_token(session, token) if token else None
+        if found is None or token is None:
             raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+        if credentials is None and request.method not in SAFE_METHODS and \
+                not csrf_matches(token, request.headers.get(CSRF_HEADER)):
+            raise HTTPException(403, f"a page's request must carry its {CSRF_HEADER} header")
         return found
 
     def allowed(*roles: Role) -> Callable[..., Principal]:
@@ -126,6 +218,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     AnyRole = Annotated[Principal, Depends(allowed(*EVERY_ROLE))]
     Admin = Annotated[Principal, Depends(allowed(Role.ADMIN))]
     Operator = Annotated[Principal, Depends(allowed(Role.ADMIN, Role.OPERATOR))]
+    Reviewer = Annotated[Principal, Depends(allowed(Role.ADMIN, Role.REVIEWER))]
     Upload = Annotated[UploadFile, File()]
 
     @app.post("/api/login", response_model=TokenResponse, responses={401: {}, 429: {}})
@@ -259,6 +352,75 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         return Response(result_zip(settings, job_id), media_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="job-{job_id}.zip"'})
 
+    ReviewId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+
+    def review_item(session: Session, item_id: int) -> ReviewItem:
+        item = session.get(ReviewItem, item_id)
+        if item is None:
+            raise HTTPException(404, f"no review item {item_id}")
+        return item
+
+    @app.get("/api/review", response_model=list[ReviewSummary])
+    def review_queue(_: Reviewer, session: Database, state: ReviewState = ReviewState.HELD) -> list[ReviewSummary]:
+        """Files held for a person, oldest first."""
+        return review_summaries(session, state)
+
+    @app.get("/api/review/{item_id}", response_model=ReviewDetail, responses={404: {}})
+    def review_detail(item_id: ReviewId, _: Reviewer, session: Database) -> ReviewDetail:
+        """A held file's boxes: each one left for a person (with its decision so far) and
+        each one the machine painted, with the reason for each."""
+        return detail_of(session, review_item(session, item_id))
+
+    @app.get("/api/review/{item_id}/preview/{number}", responses={200: {"content": {"image/png": {}}}, 404: {}})
+    def review_preview(item_id: ReviewId, number: Annotated[int, PathParameter(ge=1, le=100000)], _: Reviewer,
+                       session: Database) -> Response:
+        """A frame as it will be released: held boxes in red with their numbers, painted
+        ones in green. Only reviewers and admins read the quarantine."""
+        item = review_item(session, item_id)
+        if item.state is not ReviewState.HELD:
+            raise HTTPException(404, f"the file is {item.state.value}: its quarantined copy is gone")
+        path = review.preview_path(settings, item, number)
+        if path is None or not path.is_file():
+            raise HTTPException(404, f"no preview {number}")
+        return Response(path.read_bytes(), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    @app.post("/api/review/{item_id}/decisions", response_model=ReviewOutcome, responses={404: {}, 409: {}})
+    def review_decide(item_id: ReviewId, request: DecisionsRequest, who: Reviewer, session: Database) -> ReviewOutcome:
+        """Decide boxes "redact" or "keep". Once every box is decided, stages 6 and 7 are
+        finished and the file is released into its job's results."""
+        item = review_item(session, item_id)
+        try:
+            outcome = review.decide(session, settings, item, {n: Decision(d) for n, d in request.decisions.items()},
+                                    who)
+        except review.ReviewError as exc:
+            raise HTTPException(409, str(exc)) from None
+        return ReviewOutcome(released=outcome.released, redacted=outcome.redacted, kept=outcome.kept)
+
+    def review_summaries(session: Session, state: ReviewState) -> list[ReviewSummary]:
+        rows = session.execute(select(ReviewItem, JobFile.relative).join(JobFile, JobFile.id == ReviewItem.job_file_id)
+                               .where(ReviewItem.state == state).order_by(ReviewItem.held_at, ReviewItem.id))
+        return [ReviewSummary(id=item.id, job_id=item.job_id, name=name, boxes=item.boxes, state=item.state,
+                              held_at=item.held_at) for item, name in rows]
+
+    def detail_of(session: Session, item: ReviewItem) -> ReviewDetail:
+        job_file = session.get(JobFile, item.job_file_id)
+        base = ReviewSummary(id=item.id, job_id=item.job_id, name=job_file.relative if job_file else "",
+                             boxes=item.boxes, state=item.state, held_at=item.held_at).model_dump()
+        audit = [DecisionView(box=d.box, decision=d.decision, by=name, at=d.at) for d, name in session.execute(
+            select(ReviewDecision, User.username).join(User, User.id == ReviewDecision.user_id)
+            .where(ReviewDecision.review_item_id == item.id).order_by(ReviewDecision.id))]
+        if item.state is not ReviewState.HELD:
+            return ReviewDetail(**base, held=[], painted=[], previews=0, decisions=audit)
+        try:
+            record = review.held_record(settings, item)
+        except (HoldError, review.ReviewError) as exc:
+            raise HTTPException(409, str(exc)) from None
+        return ReviewDetail(**base, held=[HeldBoxView(**{k: getattr(b, k) for k in HeldBoxView.model_fields})
+                                          for b in record.boxes],
+                            painted=[PaintedBoxView(**dataclasses.asdict(b)) for b in record.painted],
+                            previews=len(record.previews), decisions=audit)
+
+    app.state.review_summaries, app.state.review_detail = review_summaries, detail_of
     return app
 
 

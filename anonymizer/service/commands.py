@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from anonymizer.exit_codes import EXIT_INVALID
+from anonymizer.pipeline_options import build_config, pipeline_options
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 _data_dir = click.option(
@@ -36,11 +37,7 @@ def _sessions(data_dir: Path, database_url: str | None):
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @_data_dir
 @_database_url
-@click.option("--strategy", "strategy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="YAML strategy file, as for run.")
-@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Project key, as for run ($ANONYMIZER_KEY / $ANONYMIZER_KEY_FILE).")
-@click.option("--metadata-only", is_flag=True, help="Scrub headers only, as for run.")
+@pipeline_options
 @click.option("--max-upload-mib", type=click.IntRange(1), default=512, show_default=True,
               help="Largest upload accepted (one request).")
 @click.option("--max-files-per-job", type=click.IntRange(1), default=10000, show_default=True)
@@ -48,32 +45,28 @@ def _sessions(data_dir: Path, database_url: str | None):
               help="Folder under which jobs may name server-side folders (default: folder jobs off).")
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
               help="Worker processes for a job's files.")
-def serve(host: str, port: int, data_dir: Path, database_url: str | None, strategy_file: Path | None,
-          key_file: Path | None, metadata_only: bool, max_upload_mib: int, max_files_per_job: int,
-          input_root: Path | None, workers: int) -> None:
-    """Serve the pipeline over HTTP (API under /api, schema at /api/openapi.json)."""
+@click.option("--quarantine-days", type=click.FloatRange(0, min_open=True), default=30.0, show_default=True,
+              help="Held files not decided within this many days are deleted from the quarantine.")
+def serve(host: str, port: int, data_dir: Path, database_url: str | None, max_upload_mib: int,
+          max_files_per_job: int, input_root: Path | None, workers: int, quarantine_days: float,
+          **pipeline) -> None:
+    """Serve the pipeline over HTTP: pages at /, the API under /api (schema at
+    /api/openapi.json). Jobs run with the pipeline options below, as `run` does."""
+    from datetime import timedelta
+
     import uvicorn
 
-    from anonymizer.config import PipelineConfig
-    from anonymizer.metadata.keyed import load_key
-    from anonymizer.metadata.strategy import StrategyError, load_strategy
     from anonymizer.service.app import create_app, remove_work_dir
     from anonymizer.service.database import default_url
     from anonymizer.service.settings import ServiceSettings
 
-    try:
-        key, key_warning = load_key(key_file)
-        strategy = load_strategy(strategy_file)
-    except (OSError, ValueError, StrategyError) as exc:
-        raise click.BadParameter(str(exc)) from None
-    if key_warning:
-        click.echo(f"warning: {key_warning}", err=True)
+    config = build_config(**pipeline)
     data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)  # the quarantine lies inside: held files still show undecided text
     settings = ServiceSettings(
-        data_dir=data_dir, database_url=database_url or default_url(data_dir),
-        pipeline=PipelineConfig(key=key, strategy=strategy, metadata_only=metadata_only),
+        data_dir=data_dir, database_url=database_url or default_url(data_dir), pipeline=config,
         max_upload_bytes=max_upload_mib * 1024 * 1024, max_files_per_job=max_files_per_job,
-        input_root=input_root, workers=workers)
+        input_root=input_root, workers=workers, quarantine=timedelta(days=quarantine_days))
     remove_work_dir(settings)
     app = create_app(settings)
     click.echo(f"medical-anonymizer service on http://{host}:{port}/api (data in {data_dir})", err=True)

@@ -9,6 +9,7 @@ import functools
 import io
 import shutil
 import threading
+import time
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from anonymizer.loading import DICOM_SUFFIXES, RASTER_SUFFIXES
 from anonymizer.service.accounts import as_utc, now
 from anonymizer.service.models import FileOutcome, FileRecord, Job, JobFile, JobFileState, JobStatus
+from anonymizer.service.review import enqueue, expire
 from anonymizer.service.settings import ServiceSettings
 
 SUFFIXES = DICOM_SUFFIXES | RASTER_SUFFIXES
@@ -30,7 +32,7 @@ class JobInputError(ValueError):
 
 
 def job_dir(settings: ServiceSettings, job_id: int) -> Path:
-    return settings.data_dir / "jobs" / str(job_id)
+    return settings.job_dir(job_id)
 
 
 def safe_relative(name: str) -> PurePosixPath:
@@ -126,9 +128,10 @@ class Progress(BaseModel):
     total: int
     pending: int
     written: int
-    held: int
+    held: int  # waiting for a reviewer
+    released: int  # held, then released by a reviewer
     rejected: int
-    failed: int
+    failed: int  # failed, or held and not decided within the quarantine time
     files_per_second: float
 
 
@@ -141,8 +144,9 @@ def progress(session: Session, job: Job) -> Progress:
         elapsed = (as_utc(job.finished_at or now()) - as_utc(job.started_at)).total_seconds()
     return Progress(id=job.id, status=job.status, total=sum(counts.values()),
                     pending=counts.get(JobFileState.PENDING, 0), written=counts.get(JobFileState.WRITTEN, 0),
-                    held=counts.get(JobFileState.HELD, 0), rejected=counts.get(JobFileState.REJECTED, 0),
-                    failed=counts.get(JobFileState.FAILED, 0),
+                    held=counts.get(JobFileState.HELD, 0), released=counts.get(JobFileState.RELEASED, 0),
+                    rejected=counts.get(JobFileState.REJECTED, 0),
+                    failed=counts.get(JobFileState.FAILED, 0) + counts.get(JobFileState.EXPIRED, 0),
                     files_per_second=round(done / elapsed, 3) if elapsed > 0 else 0.0)
 
 
@@ -165,6 +169,7 @@ class JobRunner(threading.Thread):
         super().__init__(name="job-runner", daemon=True)
         self.settings, self.sessions, self.workers = settings, sessions, workers
         self.stopping = threading.Event()
+        self.next_sweep = 0.0
 
     def run(self) -> None:
         from anonymizer.batch import WorkerPool
@@ -173,6 +178,7 @@ class JobRunner(threading.Thread):
         self.pool = WorkerPool(self.settings.pipeline, self.workers)
         try:
             while not self.stopping.is_set():
+                self._expire_quarantine()
                 job_id = self._next_job()
                 if job_id is None:
                     self.stopping.wait(0.5)
@@ -180,6 +186,15 @@ class JobRunner(threading.Thread):
                 self._run_job(job_id)
         finally:
             self.pool.close()
+
+    def _expire_quarantine(self) -> None:
+        """Every minute (sooner for a short quarantine): held files past the quarantine
+        time are deleted."""
+        if time.monotonic() < self.next_sweep:
+            return
+        self.next_sweep = time.monotonic() + min(60.0, self.settings.quarantine.total_seconds() / 2)
+        with self.sessions.begin() as session:
+            expire(session, self.settings, self.settings.quarantine)
 
     def _next_job(self) -> int | None:
         with self.sessions.begin() as session:
@@ -215,15 +230,19 @@ class JobRunner(threading.Thread):
                 ids = {f.relative: f.id for f in pending}
             items = [InputFile(base / name, Path(name)) for name in ids]
             run_local(items, output, self.settings.pipeline, workers=self.workers, overwrite=True,
-                      on_record=functools.partial(self._record, ids, owner), pool=self.pool)
+                      on_record=functools.partial(self._record, job_id, ids, owner), pool=self.pool)
 
-    def _record(self, ids: dict[str, int], owner: int, record: dict) -> None:
+    def _record(self, job_id: int, ids: dict[str, int], owner: int, record: dict) -> None:
         """One file's outcome and its figures, committed together as it ends."""
         state = _STATE_OF.get(record["status"], JobFileState.FAILED)
+        job_file_id = ids[record["input"]]
         with self.sessions.begin() as session:
-            session.execute(update(JobFile).where(JobFile.id == ids[record["input"]])
+            session.execute(update(JobFile).where(JobFile.id == job_file_id)
                             .values(state=state, reason=str(record.get("reason", ""))[:512]))
-            session.add(file_record(record, PurePosixPath(record["input"]).name, owner))
+            figures = file_record(record, PurePosixPath(record["input"]).name, owner)
+            session.add(figures)
+            if state is JobFileState.HELD:
+                enqueue(session, job_id, job_file_id, figures, record, self.settings)
 
 
 def file_record(record: dict, name: str, user_id: int, modality: str = "") -> FileRecord:
@@ -231,7 +250,8 @@ def file_record(record: dict, name: str, user_id: int, modality: str = "") -> Fi
         record["status"], FileOutcome.FAILED)
     failure = record.get("failure")
     output = record.get("output_path") or ""
-    if not modality and outcome is FileOutcome.WRITTEN and Path(output).suffix.lower() in DICOM_SUFFIXES:
+    de_identified = outcome in (FileOutcome.WRITTEN, FileOutcome.HELD)
+    if not modality and de_identified and Path(output).suffix.lower() in DICOM_SUFFIXES:
         modality = output_modality(Path(output))
     return FileRecord(
         name=name[:255], outcome=outcome, failure=getattr(failure, "value", failure) or "",

@@ -20,6 +20,8 @@ class Role(str, Enum):
 class FileOutcome(str, Enum):
     WRITTEN = "written"
     HELD = "held"  # left for a reviewer, not released
+    RELEASED = "released"  # held, then released once a reviewer decided each box
+    EXPIRED = "expired"  # held, and deleted undecided after the quarantine time
     REJECTED = "rejected"  # judged non-medical
     FAILED = "failed"
 
@@ -91,6 +93,8 @@ class JobFileState(str, Enum):
     PENDING = "pending"
     WRITTEN = "written"
     HELD = "held"
+    RELEASED = "released"
+    EXPIRED = "expired"
     REJECTED = "rejected"
     FAILED = "failed"
 
@@ -117,3 +121,40 @@ class JobFile(Base):
     relative: Mapped[str] = mapped_column(String(1024))  # the name the user gave it, under input_dir
     state: Mapped[JobFileState] = mapped_column(SqlEnum(JobFileState, native_enum=False, length=16), index=True)
     reason: Mapped[str] = mapped_column(String(512), default="")
+
+
+class ReviewState(str, Enum):
+    HELD = "held"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+class ReviewItem(Base):
+    """A file held for review: its quarantined copy and record lie in the job's output, under
+    review/, where only reviewers and admins can read them through the service."""
+
+    __tablename__ = "review_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    job_file_id: Mapped[int] = mapped_column(ForeignKey("job_files.id"))
+    file_record_id: Mapped[int] = mapped_column(ForeignKey("file_records.id"))
+    sidecar: Mapped[str] = mapped_column(String(1024))  # the hold record, relative to the job's output
+    boxes: Mapped[int] = mapped_column(Integer)
+    state: Mapped[ReviewState] = mapped_column(SqlEnum(ReviewState, native_enum=False, length=16), index=True)
+    held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class ReviewDecision(Base):
+    """The audit of the queue: who decided which box of which held file, and when."""
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
+    box: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(16))  # redact | keep
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from anonymizer.config import PipelineConfig
@@ -21,8 +22,14 @@ class ServiceSettings:
     # Server-side folders a job may name lie under this root; None turns folder jobs off.
     input_root: Path | None = None
     workers: int = 1  # worker processes for a job's files (the batch loop's --workers)
+    # Held files left undecided this long are deleted from the quarantine.
+    quarantine: timedelta = timedelta(days=30)
 
     @property
     def work_dir(self) -> Path:
         """Uploads and outputs while a request runs; emptied as each one ends."""
         return self.data_dir / "work"
+
+    def job_dir(self, job_id: int) -> Path:
+        """A job's uploads (input/) and results (output/, held files under output/review/)."""
+        return self.data_dir / "jobs" / str(job_id)

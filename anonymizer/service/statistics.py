@@ -11,14 +11,18 @@ from anonymizer.service.models import FileOutcome, FileRecord
 
 
 def _totals(rows: Iterable[Row | tuple]) -> dict[str, int]:
-    totals = {"files": 0, "with_burned_in_text": 0, "redacted": 0, "held": 0, "rejected": 0,
-              "failed_input": 0, "failed_internal": 0}
+    totals = {"files": 0, "with_burned_in_text": 0, "redacted": 0, "held": 0, "released_after_review": 0,
+              "expired_unreviewed": 0, "rejected": 0, "failed_input": 0, "failed_internal": 0}
     for outcome, failure, found, redacted, count in rows:
         totals["files"] += count
         totals["with_burned_in_text"] += count if found else 0
         totals["redacted"] += count if redacted else 0
         if outcome == FileOutcome.HELD:
             totals["held"] += count
+        elif outcome == FileOutcome.RELEASED:
+            totals["released_after_review"] += count
+        elif outcome == FileOutcome.EXPIRED:
+            totals["expired_unreviewed"] += count
         elif outcome == FileOutcome.REJECTED:
             totals["rejected"] += count
         elif outcome == FileOutcome.FAILED:

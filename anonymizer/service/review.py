@@ -1,0 +1,144 @@
+"""The review queue: files a job held for a person, decided box by box in the service.
+
+The held copy, its previews and its record stay where the pipeline wrote them, in the
+job's output under review/ (the quarantine). A decision goes through the same code as
+`medical-anonymizer review` (release.py), so a file released here is painted, checked and
+written exactly as one released from the shell. The database keeps the queue and the audit
+(who decided which box, when), never what a box showed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from anonymizer.hold import HOLD_DIR, Decision, HeldFile, HoldError, read_sidecar, sidecar_path
+from anonymizer.service.accounts import Principal, as_utc, now
+from anonymizer.service.models import (
+    FileOutcome,
+    FileRecord,
+    JobFile,
+    JobFileState,
+    ReviewDecision,
+    ReviewItem,
+    ReviewState,
+)
+from anonymizer.service.settings import ServiceSettings
+
+
+class ReviewError(ValueError):
+    """A refused decision; the message names the reason."""
+
+
+def output_dir(settings: ServiceSettings, job_id: int) -> Path:
+    return settings.job_dir(job_id) / "output"
+
+
+def enqueue(session: Session, job_id: int, job_file_id: int, file_record: FileRecord, record: dict,
+            settings: ServiceSettings) -> None:
+    """Put a file the pipeline just held into the queue."""
+    output = output_dir(settings, job_id)
+    sidecar = sidecar_path(Path(record["output_path"]))
+    session.flush()  # the file record's id
+    session.add(ReviewItem(job_id=job_id, job_file_id=job_file_id, file_record_id=file_record.id,
+                           sidecar=str(sidecar.relative_to(output)), boxes=int(record.get("regions_review", 0)),
+                           state=ReviewState.HELD, held_at=now()))
+
+
+def held_record(settings: ServiceSettings, item: ReviewItem) -> HeldFile:
+    return read_sidecar(_sidecar(settings, item))
+
+
+def _sidecar(settings: ServiceSettings, item: ReviewItem) -> Path:
+    output = output_dir(settings, item.job_id).resolve()
+    path = (output / item.sidecar).resolve()
+    if not path.is_relative_to(output / HOLD_DIR):
+        raise ReviewError("the review record lies outside the job's quarantine")
+    return path
+
+
+def preview_path(settings: ServiceSettings, item: ReviewItem, number: int) -> Path | None:
+    """The number-th preview (from 1) of a held file, if it has one."""
+    previews = held_record(settings, item).previews
+    if not 1 <= number <= len(previews):
+        return None
+    return output_dir(settings, item.job_id) / previews[number - 1]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    released: bool
+    redacted: int = 0
+    kept: int = 0
+
+
+def decide(session: Session, settings: ServiceSettings, item: ReviewItem, decisions: dict[int, Decision],
+           who: Principal) -> Outcome:
+    """Record a reviewer's decisions; once every box is decided, finish stages 6 and 7
+    and release the file into the job's output."""
+    from anonymizer.release import record_decisions, release
+
+    if item.state is not ReviewState.HELD:
+        raise ReviewError(f"the file is {item.state.value}, not held")
+    if any(decision is Decision.PENDING for decision in decisions.values()):
+        raise ReviewError("a decision is 'redact' or 'keep'")
+    root, sidecar = output_dir(settings, item.job_id), _sidecar(settings, item)
+    try:
+        record = record_decisions(root, sidecar, decisions, who.username)
+    except HoldError as exc:
+        raise ReviewError(str(exc)) from None
+    at = now()
+    session.add_all(ReviewDecision(review_item_id=item.id, box=number, decision=decision.value,
+                                   user_id=who.user_id, at=at) for number, decision in sorted(decisions.items()))
+    if not record.decided:
+        return Outcome(released=False)
+    try:
+        released = release(root, sidecar, who.username)
+    except HoldError as exc:
+        raise ReviewError(str(exc)) from None
+    item.state, item.closed_at, item.released_by = ReviewState.RELEASED, at, who.user_id
+    file_record = session.get(FileRecord, item.file_record_id)
+    if file_record is not None:
+        file_record.outcome = FileOutcome.RELEASED
+        file_record.regions_redacted += released.redacted
+    job_file = session.get(JobFile, item.job_file_id)
+    if job_file is not None:
+        job_file.state = JobFileState.RELEASED
+    return Outcome(released=True, redacted=released.redacted, kept=released.kept)
+
+
+def expire(session: Session, settings: ServiceSettings, quarantine: timedelta) -> int:
+    """Delete held files left undecided longer than ``quarantine``: their copy, previews
+    and record, which still show the undecided text. Returns how many went."""
+    expired = 0
+    for item in session.scalars(select(ReviewItem).where(ReviewItem.state == ReviewState.HELD)):
+        if as_utc(item.held_at) > now() - quarantine:
+            continue
+        remove_quarantined(settings, item)
+        item.state, item.closed_at = ReviewState.EXPIRED, now()
+        file_record = session.get(FileRecord, item.file_record_id)
+        if file_record is not None:
+            file_record.outcome = FileOutcome.EXPIRED
+        job_file = session.get(JobFile, item.job_file_id)
+        if job_file is not None:
+            job_file.state, job_file.reason = JobFileState.EXPIRED, "held for review, not decided in time"
+        expired += 1
+    return expired
+
+
+def remove_quarantined(settings: ServiceSettings, item: ReviewItem) -> None:
+    sidecar = _sidecar(settings, item)
+    root = output_dir(settings, item.job_id)
+    try:
+        record = read_sidecar(sidecar)
+    except HoldError:
+        sidecar.unlink(missing_ok=True)
+        return
+    for relative in (*record.previews, record.held):
+        path = (root / relative).resolve()
+        if path.is_relative_to(root.resolve() / HOLD_DIR):
+            path.unlink(missing_ok=True)
+    sidecar.unlink(missing_ok=True)

@@ -1,0 +1,146 @@
+"""The review queue over HTTP: a held file is queued, shown with its boxes and previews to
+reviewers only, decided box by box, released into its job's results with an audit trail,
+and deleted undecided after the quarantine time. Page sessions need their CSRF token."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from conftest import central_text_dicom
+from PIL import Image
+from pydicom.data import get_testdata_file
+
+from test_service import PASSWORD, add_user, bearer, served, token_for
+from test_service_jobs import wait_for
+
+CT = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+ENGINES = ("--ocr-engines", "rapidocr")  # a pipeline option of `run`, passed through by `serve`
+
+
+@pytest.fixture(scope="module")
+def central(tmp_path_factory) -> bytes:
+    """An MR with a name of unknown words in its middle: the pipeline holds it for a person."""
+    return central_text_dicom(tmp_path_factory.mktemp("central"), "JOHN SMITHSON").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("review-service")
+    for name, role in (("otto", "operator"), ("rita", "reviewer")):
+        assert add_user(data_dir, name, role).returncode == 0
+    tokens = {"operator": token_for(data_dir, "otto"), "reviewer": token_for(data_dir, "rita")}
+    with served(data_dir, *ENGINES) as (client, _, _):
+        yield client, tokens, data_dir
+
+
+def run_job(client, token: str, files: dict[str, bytes]) -> dict:
+    created = client.post("/api/jobs", files=[("files", (name, data)) for name, data in files.items()],
+                          headers=bearer(token))
+    assert created.status_code == 201, created.text
+    return wait_for(client, token, created.json()["id"])
+
+
+def result_names(client, token: str, job_id: int) -> set[str]:
+    response = client.get(f"/api/jobs/{job_id}/result", headers=bearer(token))
+    assert response.status_code == 200
+    return set(zipfile.ZipFile(io.BytesIO(response.content)).namelist())
+
+
+def test_a_held_file_is_queued_decided_released_and_audited(service, central):
+    client, tokens, data_dir = service
+    reviewer, operator = bearer(tokens["reviewer"]), bearer(tokens["operator"])
+    before = client.get("/api/stats", headers=reviewer).json()
+    job = run_job(client, tokens["operator"], {"central.dcm": central, "ct.dcm": CT})
+    assert (job["status"], job["held"], job["written"]) == ("done", 1, 1), job
+    queue = client.get("/api/review", headers=reviewer).json()
+    item = next(entry for entry in queue if entry["job_id"] == job["id"])
+    assert item["name"] == "central.dcm" and item["boxes"] >= 1
+    assert client.get("/api/review", headers=operator).status_code == 403  # the quarantine is not theirs
+    detail = client.get(f"/api/review/{item['id']}", headers=reviewer).json()
+    assert len(detail["held"]) == item["boxes"] and all(box["reason"] for box in detail["held"])
+    assert all(box["decision"] == "pending" for box in detail["held"]) and detail["previews"] >= 1
+    preview = client.get(f"/api/review/{item['id']}/preview/1", headers=reviewer)
+    assert preview.status_code == 200 and Image.open(io.BytesIO(preview.content)).size[0] >= 484
+    assert client.get(f"/api/review/{item['id']}/preview/1", headers=operator).status_code == 403
+    assert "anonymized_central.dcm" not in result_names(client, tokens["operator"], job["id"])
+    held_copy = pydicom.dcmread(data_dir / "jobs" / str(job["id"]) / "output" / "review" / "anonymized_central.dcm")
+
+    boxes = detail["held"]
+    numbers = [box["number"] for box in boxes]
+    unknown = client.post(f"/api/review/{item['id']}/decisions", json={"decisions": {"9999": "keep"}},
+                          headers=reviewer)
+    assert unknown.status_code == 409 and "no box numbered 9999" in unknown.json()["detail"]
+    assert client.post(f"/api/review/{item['id']}/decisions", json={"decisions": {str(numbers[0]): "redact"}},
+                       headers=operator).status_code == 403
+    outcome = client.post(f"/api/review/{item['id']}/decisions",
+                          json={"decisions": {str(n): "redact" for n in numbers}}, headers=reviewer).json()
+    assert outcome == {"released": True, "redacted": len(numbers), "kept": 0}
+
+    detail = client.get(f"/api/review/{item['id']}", headers=reviewer).json()
+    assert detail["state"] == "released"
+    assert [(d["box"], d["decision"], d["by"]) for d in detail["decisions"]] == [(n, "redact", "rita")
+                                                                                 for n in numbers]
+    assert client.get(f"/api/review/{item['id']}/preview/1", headers=reviewer).status_code == 404
+    again = client.post(f"/api/review/{item['id']}/decisions", json={"decisions": {str(numbers[0]): "keep"}},
+                        headers=reviewer)
+    assert again.status_code == 409
+    progress = client.get(f"/api/jobs/{job['id']}", headers=operator).json()
+    assert (progress["held"], progress["released"]) == (0, 1)
+    assert "anonymized_central.dcm" in result_names(client, tokens["operator"], job["id"])
+    released = pydicom.dcmread(data_dir / "jobs" / str(job["id"]) / "output" / "anonymized_central.dcm")
+    for box in boxes:  # each decided box is painted in the released file
+        area = np.s_[box["top"]:box["top"] + box["height"], box["left"]:box["left"] + box["width"]]
+        assert not np.array_equal(released.pixel_array[area], held_copy.pixel_array[area]), box
+    assert released.PatientIdentityRemoved == "YES"
+    quarantine = data_dir / "jobs" / str(job["id"]) / "output" / "review"
+    assert {p.name for p in quarantine.iterdir()} == {"decisions.jsonl"}  # the copy, previews and record went
+    after = client.get("/api/stats", headers=reviewer).json()
+    assert after["released_after_review"] == before["released_after_review"] + 1
+    assert after["held"] == before["held"]
+    assert after["by_modality"]["MR"]["released_after_review"] >= 1
+
+
+def test_page_sessions_carry_a_csrf_token(service):
+    client, _, _ = service
+    assert client.get("/login").status_code == 200
+    refused = client.post("/login", data={"username": "rita", "password": PASSWORD})  # no form token
+    assert refused.status_code == 403 and "medanon_session" not in client.cookies
+    hidden = re.search(r'name="csrf_token" value="([^"]+)"', refused.text).group(1)  # the form shown again
+    signed_in = client.post("/login", data={"username": "rita", "password": PASSWORD, "csrf_token": hidden})
+    assert signed_in.status_code == 303 and "medanon_session" in client.cookies
+    page = client.get("/stats")
+    assert page.status_code == 200 and "Released after review" in page.text
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text).group(1)
+    assert client.get("/api/stats").status_code == 200  # reading needs the cookie alone
+    assert client.post("/api/review/1/decisions", json={"decisions": {"1": "keep"}}).status_code == 403
+    with_token = client.post("/api/review/1/decisions", json={"decisions": {"1": "keep"}},
+                             headers={"X-CSRF-Token": csrf})
+    assert with_token.status_code in (404, 409)  # past the CSRF check: the item is released or missing
+    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 403
+    assert client.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    client.cookies.clear()
+    assert client.get("/stats").status_code == 303  # to the sign-in page
+
+
+def test_a_held_file_left_undecided_is_deleted_after_the_quarantine_time(tmp_path, central):
+    data_dir = tmp_path / "data"
+    assert add_user(data_dir, "otto", "operator").returncode == 0
+    token = token_for(data_dir, "otto")
+    with served(data_dir, *ENGINES, "--quarantine-days", "0.00003") as (client, _, _):  # about 2.6 s
+        job = run_job(client, token, {"central.dcm": central})
+        deadline = time.monotonic() + 60
+        while client.get(f"/api/jobs/{job['id']}", headers=bearer(token)).json()["held"] and \
+                time.monotonic() < deadline:
+            time.sleep(0.5)
+        progress = client.get(f"/api/jobs/{job['id']}", headers=bearer(token)).json()
+        assert (progress["held"], progress["failed"]) == (0, 1)
+        assert client.get("/api/stats", headers=bearer(token)).json()["expired_unreviewed"] == 1
+    quarantine = data_dir / "jobs" / str(job["id"]) / "output" / "review"
+    assert not [p for p in quarantine.rglob("*") if p.is_file()]
