@@ -127,6 +127,17 @@ def test_every_page_sends_a_visitor_without_a_session_to_sign_in(service):
     assert client.post("/logout").status_code == 303
 
 
+def test_the_compose_healthcheck_passes_on_a_running_service_and_fails_on_a_closed_port(service):
+    import yaml
+
+    client, _, _, _ = service
+    probe = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["web"]["healthcheck"]["test"]
+    code = probe[-1].replace("8000", str(client.base_url.port))
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30).returncode == 0
+    closed = probe[-1].replace("8000", str(free_port()))
+    assert subprocess.run([sys.executable, "-c", closed], capture_output=True, timeout=30).returncode != 0
+
+
 def test_each_role_is_refused_what_it_may_not_do(service):
     client, tokens, _, _ = service
     assert client.get("/api/users", headers=bearer(tokens["operator"])).status_code == 403

@@ -17,7 +17,7 @@ from conftest import central_text_dicom
 from PIL import Image
 from pydicom.data import get_testdata_file
 
-from test_service import PASSWORD, add_user, bearer, served, token_for
+from test_service import PASSWORD, PLANTED, add_user, bearer, served, token_for
 from test_service_jobs import wait_for
 
 CT = Path(get_testdata_file("CT_small.dcm")).read_bytes()
@@ -26,8 +26,13 @@ ENGINES = ("--ocr-engines", "rapidocr")  # a pipeline option of `run`, passed th
 
 @pytest.fixture(scope="module")
 def central(tmp_path_factory) -> bytes:
-    """An MR with a name of unknown words in its middle: the pipeline holds it for a person."""
-    return central_text_dicom(tmp_path_factory.mktemp("central"), "JOHN SMITHSON").read_bytes()
+    """An MR with a name of unknown words in its middle: the pipeline holds it for a person.
+    Its header carries the distinctive identifiers the privacy test looks for."""
+    path = central_text_dicom(tmp_path_factory.mktemp("central"), "JOHN SMITHSON")
+    ds = pydicom.dcmread(path)
+    ds.PatientName, ds.PatientID, ds.InstitutionName = "Quartermaine^Zebulon", "ZQ-778899", "Thistlewood Infirmary"
+    ds.save_as(path)
+    return path.read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +41,8 @@ def service(tmp_path_factory):
     for name, role in (("otto", "operator"), ("rita", "reviewer")):
         assert add_user(data_dir, name, role).returncode == 0
     tokens = {"operator": token_for(data_dir, "otto"), "reviewer": token_for(data_dir, "rita")}
-    with served(data_dir, *ENGINES) as (client, _, _):
-        yield client, tokens, data_dir
+    with served(data_dir, *ENGINES) as (client, log, _):
+        yield client, tokens, data_dir, log
 
 
 def run_job(client, token: str, files: dict[str, bytes]) -> dict:
@@ -54,7 +59,7 @@ def result_names(client, token: str, job_id: int) -> set[str]:
 
 
 def test_a_held_file_is_queued_decided_released_and_audited(service, central):
-    client, tokens, data_dir = service
+    client, tokens, data_dir, _ = service
     reviewer, operator = bearer(tokens["reviewer"]), bearer(tokens["operator"])
     before = client.get("/api/stats", headers=reviewer).json()
     job = run_job(client, tokens["operator"], {"central.dcm": central, "ct.dcm": CT})
@@ -108,7 +113,7 @@ def test_a_held_file_is_queued_decided_released_and_audited(service, central):
 
 
 def test_page_sessions_carry_a_csrf_token(service):
-    client, _, _ = service
+    client, _, _, _ = service
     assert client.get("/login").status_code == 200
     refused = client.post("/login", data={"username": "rita", "password": PASSWORD})  # no form token
     assert refused.status_code == 403 and "medanon_session" not in client.cookies
@@ -144,3 +149,26 @@ def test_a_held_file_left_undecided_is_deleted_after_the_quarantine_time(tmp_pat
         assert client.get("/api/stats", headers=bearer(token)).json()["expired_unreviewed"] == 1
     quarantine = data_dir / "jobs" / str(job["id"]) / "output" / "review"
     assert not [p for p in quarantine.rglob("*") if p.is_file()]
+
+
+def test_no_planted_identifier_reaches_the_queue_the_pages_or_the_database(service, central):
+    client, tokens, data_dir, log = service
+    reviewer = bearer(tokens["reviewer"])
+    job = run_job(client, tokens["operator"], {"scan.dcm": central})
+    item = next(e for e in client.get("/api/review", headers=reviewer).json() if e["job_id"] == job["id"])
+    texts = [client.get(route, headers=reviewer).text for route in
+             ("/api/review", f"/api/review/{item['id']}", f"/api/jobs/{job['id']}", "/api/stats")]
+    client.cookies.clear()
+    form = client.get("/login")
+    hidden = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    client.post("/login", data={"username": "rita", "password": PASSWORD, "csrf_token": hidden})
+    texts += [client.get(page).text for page in ("/", f"/jobs/{job['id']}", "/review", f"/review/{item['id']}",
+                                                 "/stats", "/account")]
+    client.cookies.clear()
+    assert "scan.dcm" in texts[0]  # the name the user gave the file is all the queue shows of it
+    kept = [log.read_bytes(), *(t.encode() for t in texts)]
+    # The database and its WAL, the outputs, and the quarantine: held copies are scrubbed too.
+    kept += [path.read_bytes() for path in data_dir.rglob("*") if path.is_file()]
+    for identifier in PLANTED:
+        for blob in kept:
+            assert identifier.encode() not in blob and identifier.upper().encode() not in blob, identifier

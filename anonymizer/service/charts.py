@@ -8,6 +8,7 @@ from html import escape
 
 WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 64  # room for the axis and the labels
+LEGEND_CHARACTER_WIDTH = 6.0  # of an 11 px sans-serif, a little generous
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,11 @@ def stacked_bars(groups: dict[str, dict[str, int]], series: list[Series], title:
                          f'<title>{escape(name)}: {value} {escape(s.label)}</title></rect>')
         parts.append(f'<text x="{x + bar / 2:.1f}" y="{TOP + plot_h + 14}" text-anchor="middle" '
                      f'font-size="11">{escape(name)}</text>')
-    for index, s in enumerate(series):
-        x = LEFT + index * (plot_w / max(len(series), 1))
+    x = float(LEFT)
+    for s in series:  # the legend in one row, each label as wide as its text
         parts.append(f'<rect x="{x:.1f}" y="{HEIGHT - 22}" width="10" height="10" fill="{s.colour}"/>'
                      f'<text x="{x + 14:.1f}" y="{HEIGHT - 13}" font-size="11">{escape(s.label)}</text>')
+        x += 14 + LEGEND_CHARACTER_WIDTH * len(s.label) + 14
     parts.append("</svg>")
     return "".join(parts)
 
