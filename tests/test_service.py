@@ -21,6 +21,8 @@ from pydicom.data import get_testdata_file
 
 from conftest import REPO, TEST_KEY, run_cli
 
+from anonymizer.service.statistics import reason_class
+
 PASSWORD = "correct horse battery staple"
 # Distinctive identifiers planted in an upload, looked for in everything the service keeps.
 PLANTED = ("Quartermaine", "Zebulon", "ZQ-778899", "Thistlewood Infirmary")
@@ -181,6 +183,9 @@ def test_bad_uploads_get_a_reason_and_are_counted_as_failed(service):
     assert too_large.status_code == 413
     after = client.get("/api/stats", headers=headers).json()
     assert after["failed_input"] == before["failed_input"] + 1  # the broken file; the others never ran
+    reason = broken.json()["detail"]
+    grouped = reason_class(reason)
+    assert after["failure_reasons"][grouped] == before["failure_reasons"].get(grouped, 0) + 1
 
 
 def test_convert_renders_the_8_bit_view_as_png(service):

@@ -16,7 +16,7 @@ from sqlalchemy import inspect, select, text
 from anonymizer.service import accounts
 from anonymizer.service.database import make_engine, migrate, session_factory
 from anonymizer.service.models import ApiToken, Base, FileOutcome, FileRecord, Role
-from anonymizer.service.statistics import statistics
+from anonymizer.service.statistics import reason_class, statistics
 
 PASSWORD = "correct horse battery staple"
 
@@ -81,6 +81,7 @@ def test_statistics_by_modality_and_day(sessions):
                 ("", FileOutcome.FAILED, 0, 0, 0, "internal", days[1])]
         for modality, outcome, found, redacted, held, failure, day in rows:
             session.add(FileRecord(name="x.dcm", outcome=outcome, failure=failure, file_format="DICOM",
+                                   reason=reason_class("needs 3 GiB") if failure else "",
                                    modality=modality, regions_found=found, regions_redacted=redacted,
                                    regions_held=held, processed_at=day, user_id=user.id))
     with sessions.begin() as session:
@@ -88,6 +89,7 @@ def test_statistics_by_modality_and_day(sessions):
     assert {k: figures[k] for k in ("files", "with_burned_in_text", "redacted", "held", "failed_input",
                                     "failed_internal")} == {"files": 5, "with_burned_in_text": 2, "redacted": 2,
                                                             "held": 1, "failed_input": 1, "failed_internal": 1}
+    assert figures["failure_reasons"] == {"needs N GiB": 2}
     assert figures["by_modality"]["CT"]["files"] == 2 and figures["by_modality"]["MR"]["held"] == 1
     assert figures["by_modality"]["unknown"]["files"] == 2
     assert {day: totals["files"] for day, totals in figures["by_day"].items()} == {"2026-11-30": 1,

@@ -154,6 +154,7 @@ class ReviewOutcome(BaseModel):
 
 
 class Statistics(Totals):
+    failure_reasons: dict[str, int]  # the most frequent reasons files failed, with their counts
     by_modality: dict[str, Totals]
     by_day: dict[str, Totals]
 

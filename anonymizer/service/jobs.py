@@ -22,6 +22,7 @@ from anonymizer.service.accounts import as_utc, now
 from anonymizer.service.models import FileOutcome, FileRecord, Job, JobFile, JobFileState, JobStatus
 from anonymizer.service.review import enqueue, expire
 from anonymizer.service.settings import ServiceSettings
+from anonymizer.service.statistics import reason_class
 
 SUFFIXES = DICOM_SUFFIXES | RASTER_SUFFIXES
 _STATE_OF = {"written": JobFileState.WRITTEN, "held": JobFileState.HELD, "rejected": JobFileState.REJECTED}
@@ -253,8 +254,10 @@ def file_record(record: dict, name: str, user_id: int, modality: str = "") -> Fi
     de_identified = outcome in (FileOutcome.WRITTEN, FileOutcome.HELD)
     if not modality and de_identified and Path(output).suffix.lower() in DICOM_SUFFIXES:
         modality = output_modality(Path(output))
+    refused = outcome in (FileOutcome.FAILED, FileOutcome.REJECTED)
+    reason = reason_class(str(record.get("reason", ""))) if refused else ""
     return FileRecord(
-        name=name[:255], outcome=outcome, failure=getattr(failure, "value", failure) or "",
+        name=name[:255], outcome=outcome, failure=getattr(failure, "value", failure) or "", reason=reason,
         file_format=str(record.get("file_format", ""))[:64], modality=modality,
         regions_found=int(record.get("regions_merged", 0)), regions_redacted=int(record.get("regions_redacted", 0)),
         regions_held=int(record.get("regions_review", 0)), processed_at=now(), user_id=user_id)

@@ -73,6 +73,8 @@ class FileRecord(Base):
     name: Mapped[str] = mapped_column(String(255))  # the name the user gave the upload
     outcome: Mapped[FileOutcome] = mapped_column(SqlEnum(FileOutcome, native_enum=False, length=16))
     failure: Mapped[str] = mapped_column(String(16), default="")  # input | internal, when failed
+    # Why it failed or was rejected, digits masked (statistics.reason_class): never a value of the file.
+    reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
     file_format: Mapped[str] = mapped_column(String(64), default="")
     modality: Mapped[str] = mapped_column(String(16), default="")
     regions_found: Mapped[int] = mapped_column(Integer, default=0)

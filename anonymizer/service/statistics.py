@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from anonymizer.service.models import FileOutcome, FileRecord
+
+FAILURE_REASONS_SHOWN = 20
+_DIGITS = re.compile(r"\d+")
+
+
+def reason_class(reason: str) -> str:
+    """A failure's reason with its numbers masked: "needs 3.2 GiB" and "needs 4.1 GiB" are
+    one reason. The pipeline's reasons name no value of the file; numbers are the only
+    part that varies from file to file."""
+    return _DIGITS.sub("N", reason.strip())[:200]
 
 
 def _totals(rows: Iterable[Row | tuple]) -> dict[str, int]:
@@ -43,6 +54,9 @@ def statistics(session: Session) -> dict:
     by_day: dict[str, list[tuple]] = {}
     for row in session.execute(select(day, *columns).group_by(day, *grouping)):
         by_day.setdefault(str(row[0]), []).append(row[1:])
-    return {**overall,
+    failures = session.execute(
+        select(FileRecord.reason, func.count()).where(FileRecord.outcome == FileOutcome.FAILED)
+        .group_by(FileRecord.reason).order_by(func.count().desc(), FileRecord.reason).limit(FAILURE_REASONS_SHOWN))
+    return {**overall, "failure_reasons": {reason or "unknown": count for reason, count in failures},
             "by_modality": {name: _totals(rows) for name, rows in sorted(by_modality.items())},
             "by_day": {name: _totals(rows) for name, rows in sorted(by_day.items())}}

@@ -1,4 +1,4 @@
-"""The review queue and its audit.
+"""The review queue and its audit, and each failed file's reason.
 
 Revision ID: 0003
 Revises: 0002
@@ -12,6 +12,8 @@ down_revision = "0002"
 
 
 def upgrade() -> None:
+    # Why a file failed, digits masked so that like reasons count together (no value of the file).
+    op.add_column("file_records", sa.Column("reason", sa.String(200), nullable=False, server_default=""))
     op.create_table(
         "review_items",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -39,3 +41,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("review_decisions")
     op.drop_table("review_items")
+    op.drop_column("file_records", "reason")
