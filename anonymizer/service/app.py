@@ -355,8 +355,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     ReviewId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
-    def review_item(session: Session, item_id: int) -> ReviewItem:
-        item = session.get(ReviewItem, item_id)
+    def review_item(session: Session, item_id: int, lock: bool = False) -> ReviewItem:
+        # Locked for a decision, so that two reviewers deciding at once release the file once.
+        item = session.get(ReviewItem, item_id, with_for_update=lock)
         if item is None:
             raise HTTPException(404, f"no review item {item_id}")
         return item
@@ -389,7 +390,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def review_decide(item_id: ReviewId, request: DecisionsRequest, who: Reviewer, session: Database) -> ReviewOutcome:
         """Decide boxes "redact" or "keep". Once every box is decided, stages 6 and 7 are
         finished and the file is released into its job's results."""
-        item = review_item(session, item_id)
+        item = review_item(session, item_id, lock=True)
         try:
             outcome = review.decide(session, settings, item, {n: Decision(d) for n, d in request.decisions.items()},
                                     who)

@@ -5,11 +5,13 @@ session's CSRF token. No page holds or shows a value read from a file."""
 
 from __future__ import annotations
 
+import hmac
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -59,16 +61,16 @@ def session_principal(request: Request) -> tuple[Principal, str]:
 
 
 Session = Annotated[tuple[Principal, str], Depends(session_principal)]
+RowId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]  # what the database's integer keys can hold
 
 
 def render(request: Request, page: str, current: tuple[Principal, str] | None, status: int = 200,
            **context) -> HTMLResponse:
     who, token = current if current else (None, "")
-    response = TEMPLATES.TemplateResponse(request, page, {
+    return TEMPLATES.TemplateResponse(request, page, {
         "who": who, "csrf": csrf_for(token) if token else "", "csrf_field": CSRF_FIELD,
         "may_review": who is not None and who.role in REVIEW_ROLES,
         "may_run": who is not None and who.role in OPERATOR_ROLES, **context}, status_code=status)
-    return response
 
 
 def _require(current: tuple[Principal, str], roles: tuple[Role, ...]) -> None:
@@ -88,7 +90,7 @@ def login_page(request: Request) -> HTMLResponse:
 def login_submit(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
                  csrf_token: Annotated[str, Form()] = "") -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not csrf_token or expected != csrf_token:
+    if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
         return _login_again(request, "The sign-in form expired: please try again.", 403)
     try:
         with request.app.state.sessions.begin() as session:
@@ -133,7 +135,7 @@ def jobs_page(request: Request, current: Session) -> HTMLResponse:
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: int, current: Session) -> HTMLResponse:
+def job_page(request: Request, job_id: RowId, current: Session) -> HTMLResponse:
     with request.app.state.sessions.begin() as session:
         job = session.get(Job, job_id)
         if job is None:
@@ -155,7 +157,7 @@ def review_page(request: Request, current: Session) -> HTMLResponse:
 
 
 @router.get("/review/{item_id}", response_class=HTMLResponse)
-def review_item_page(request: Request, item_id: int, current: Session) -> HTMLResponse:
+def review_item_page(request: Request, item_id: RowId, current: Session) -> HTMLResponse:
     _require(current, REVIEW_ROLES)
     with request.app.state.sessions.begin() as session:
         item = session.get(ReviewItem, item_id)
