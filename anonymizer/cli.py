@@ -24,6 +24,7 @@ from anonymizer.exit_codes import (  # noqa: F401 - re-exported: tests and scrip
     EXIT_OK,
     EXIT_RELEASED_FOR_REVIEW,
 )
+from anonymizer.gateway.command import gateway
 from anonymizer.pipeline_options import build_config, pipeline_options
 from anonymizer.review_command import review
 from anonymizer.service.commands import serve, users
@@ -45,12 +46,13 @@ class DefaultCommandGroup(click.Group):
                                                        "max_content_width": 100})
 def main() -> None:
     """De-identify medical images (the run command, the default), decide held files (review),
-    and serve the pipeline over HTTP (serve, users)."""
+    serve the pipeline over HTTP (serve, users), and run it as a DICOM gateway (gateway)."""
 
 
 main.add_command(review)
 main.add_command(serve)
 main.add_command(users)
+main.add_command(gateway)
 
 
 @main.command("run", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -57,7 +57,12 @@ def test_compose_web_service_keeps_its_data_in_a_volume_and_is_health_checked():
 
 
 def test_the_wheel_ships_the_service_pages_and_migrations(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(REPO)],
+    # Built from a copy: an in-tree build would leave build/ in the checkout, whose stale
+    # files a later wheel could pick up.
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "tests",
+                                                                 "benchmarks", "samples", "output", "__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
                    check=True, capture_output=True, timeout=600)
     names = set(zipfile.ZipFile(next(tmp_path.glob("medical_anonymizer-*.whl"))).namelist())
     for name in ("base.html", "login.html", "jobs.html", "job.html", "review.html", "review_item.html",
@@ -65,7 +70,7 @@ def test_the_wheel_ships_the_service_pages_and_migrations(tmp_path):
         assert f"anonymizer/service/templates/{name}" in names, name
     assert {"anonymizer/service/static/app.js", "anonymizer/service/static/style.css",
             "anonymizer/service/migrations/env.py",
-            "anonymizer/service/migrations/versions/0003_review_queue.py"} <= names
+            "anonymizer/service/migrations/versions/0003_review_queue.py", "anonymizer/gateway/receiver.py"} <= names
 
 
 def test_vendored_profile_table_is_the_shared_reference():
