@@ -144,7 +144,7 @@ class StowReceiver:
     """A small DICOMweb STOW-RS service on loopback: POST {base}/studies with a
     multipart/related body of application/dicom parts; keeps each part by SOP Instance UID."""
 
-    def __init__(self) -> None:
+    def __init__(self, certificate: Path | None = None, private_key: Path | None = None) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         receiver = self
@@ -195,8 +195,32 @@ class StowReceiver:
 
         self.port = free_port()
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        scheme = "http"
+        if certificate is not None:  # HTTPS with the given certificate
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(certificate), str(private_key))
+            # The handshake in each connection's thread, not in accept(): a client that
+            # refuses the certificate must not stall the others.
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True,
+                                                     do_handshake_on_connect=False)
+            scheme = "https"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.port}/dicomweb"
+        self.url = f"{scheme}://localhost:{self.port}/dicomweb"
 
     def close(self) -> None:
         self.server.shutdown()
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for localhost and 127.0.0.1, and its key (openssl)."""
+    import shutil
+
+    openssl = shutil.which("openssl")
+    assert openssl, "openssl makes the tests' certificates"
+    certificate, key = folder / "localhost.pem", folder / "localhost.key"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(certificate), "-days", "1", "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+    return certificate, key

@@ -6,7 +6,6 @@ its own, so that it can be killed with SIGKILL."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import ssl
 import subprocess
@@ -22,7 +21,17 @@ from conftest import REPO, TEST_KEY, central_text_dicom
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
-from gateway_helpers import Pacs, StowReceiver, echo, free_port, gateway, send, start_gateway, write_config
+from gateway_helpers import (
+    Pacs,
+    StowReceiver,
+    echo,
+    free_port,
+    gateway,
+    make_certificate,
+    send,
+    start_gateway,
+    write_config,
+)
 
 PLANTED = ("Quartermaine", "Zebulon", "ZQ-778899", "Thistlewood Infirmary")
 ENGINES = {"ocr-engines": "rapidocr"}
@@ -226,12 +235,7 @@ def test_an_unreachable_destination_is_retried_then_failed_with_its_reason(tmp_p
 
 
 def test_dimse_over_tls(tmp_path):
-    openssl = shutil.which("openssl")
-    assert openssl, "openssl makes the test's certificate"
-    certificate, key = tmp_path / "gateway.pem", tmp_path / "gateway.key"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(certificate), "-days", "1", "-subj", "/CN=localhost", "-addext",
-                    "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+    certificate, key = make_certificate(tmp_path)
     port = free_port()
     config = write_config(tmp_path, port, [{"name": "store", "type": "folder", "path": str(tmp_path / "store")}],
                           pipeline={"metadata-only": True},
@@ -252,3 +256,23 @@ def test_a_bad_configuration_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"error: {bad}: allowed: list at least one caller "
                                                   "(ae_title and addresses)"]
+
+
+def test_stow_rs_over_https_is_verified_against_the_configured_ca(tmp_path):
+    certificate, key = make_certificate(tmp_path)
+    web = StowReceiver(certificate, key)
+    port = free_port()
+    config = write_config(tmp_path, port, [
+        {"name": "trusted", "type": "stow-rs", "url": web.url, "ca_certificates": str(certificate)},
+        {"name": "unverified", "type": "stow-rs", "url": web.url}],  # the system's store: not this certificate
+        pipeline={"metadata-only": True})
+    with gateway(config, port, TEST_KEY, tmp_path / "gateway.log"):
+        assert send(port, [planted("CT_small.dcm", tmp_path, "a.dcm")]) == [0]
+        failed = tmp_path / "spool" / "failed" / "unverified"
+        deadline = time.monotonic() + 60
+        while (not web.received or not list(failed.glob("*.dcm"))) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    web.close()
+    assert len(web.received) == 1  # by the destination that trusts the certificate, once
+    [refused] = list(failed.glob("*.dcm"))
+    assert "cannot reach the STOW-RS service (SSLError)" in (failed / f"{refused.name}.reason.txt").read_text()

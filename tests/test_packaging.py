@@ -56,6 +56,26 @@ def test_compose_web_service_keeps_its_data_in_a_volume_and_is_health_checked():
     assert probe[:2] == ["CMD", "python"] and "8000/login" in probe[-1]  # run against a service: test_service.py
 
 
+def test_compose_gateway_keeps_its_spool_in_a_volume_and_reads_its_configuration():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    service = compose["services"]["gateway"]
+    assert service["command"] == ["gateway", "--config", "/config/gateway.yaml"]
+    assert "./gateway:/config:ro" in service["volumes"] and "gateway-spool:/data/gateway" in service["volumes"]
+    assert "gateway-spool" in compose["volumes"] and "11112" in service["healthcheck"]["test"][-1]
+
+
+def test_the_readme_gateway_configuration_is_a_valid_one(tmp_path):
+    from anonymizer.gateway.config import load_config
+
+    section = (REPO / "README.md").read_text().split("## Running as a DICOM gateway", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "gateway.yaml").write_text(example)
+    config = load_config(tmp_path / "gateway.yaml")
+    assert [d.name for d in config.destinations] == ["research-pacs", "dicomweb", "copy"]
+    assert config.allowed[0].admits("HOSPITAL_PACS", "10.1.8.77") and not config.allowed[0].admits("X", "10.1.2.3")
+    assert config.pipeline_args[:2] == ("--key-file", str(tmp_path / "project.key"))
+
+
 def test_the_wheel_ships_the_service_pages_and_migrations(tmp_path):
     # Built from a copy: an in-tree build would leave build/ in the checkout, whose stale
     # files a later wheel could pick up.

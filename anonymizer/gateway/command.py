@@ -40,13 +40,19 @@ def gateway(config_file: Path, verbose: bool) -> None:
     from anonymizer.gateway.config import GatewayConfigError, load_config
     from anonymizer.gateway.receiver import start_receiver
     from anonymizer.gateway.runner import Deidentifier, Forwarder, Router
+    from anonymizer.gateway.sockets import enable_tcp_nodelay
     from anonymizer.gateway.spool import Spool
     from anonymizer.logs import cli_log_handler
 
     logging.getLogger().addHandler(cli_log_handler(verbose))
     logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
-    # pynetdicom logs what it receives at INFO and DEBUG; above that it names no value.
+    # pynetdicom logs what it receives at INFO and DEBUG (identifiers of queries too, unless
+    # told not to); above that it names no value.
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
+    from pynetdicom import _config as pynetdicom_config
+
+    pynetdicom_config.LOG_REQUEST_IDENTIFIERS = pynetdicom_config.LOG_RESPONSE_IDENTIFIERS = False
+    enable_tcp_nodelay()
     try:
         config = load_config(config_file)
     except GatewayConfigError as exc:

@@ -117,11 +117,15 @@ class StowSender:
 
         session = requests.Session()
         if destination.tls is not None and destination.tls.ca_certificates is not None:
+            session = _configured_ca_session_class()()
             session.verify = str(destination.tls.ca_certificates)
         headers = {}
         if destination.token_file is not None:
             headers["Authorization"] = "Bearer " + destination.token_file.read_text(encoding="utf-8").strip()
         self.client = DICOMwebClient(url=destination.url, session=session, headers=headers)
+        # One retry policy, the spool's (backoff between attempts, nothing held in memory):
+        # dicomweb-client's own would spend half a minute on each failed attempt.
+        self.client.set_http_retry_params(retry=False)
 
     def send(self, paths: list[Path]) -> dict[Path, str | None]:
         import requests
@@ -137,6 +141,22 @@ class StowSender:
             except (requests.RequestException, OSError) as exc:
                 results[path] = f"cannot reach the STOW-RS service ({type(exc).__name__})"
         return results
+
+
+def _configured_ca_session_class():
+    """Made on first use: requests is imported only by a gateway with a STOW-RS destination."""
+    import requests
+
+    class ConfiguredCaSession(requests.Session):
+        """requests lets $REQUESTS_CA_BUNDLE override a session's own CA bundle; the one
+        the configuration names must win (proxies still come from the environment)."""
+
+        def merge_environment_settings(self, url, proxies, stream, verify, cert):
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            settings["verify"] = self.verify
+            return settings
+
+    return ConfiguredCaSession
 
 
 class FolderSender:

@@ -34,6 +34,9 @@ from anonymizer.gateway.spool import PIPELINE_FAILURES, Spool, fail, link_into, 
 LOG = logging.getLogger(__name__)
 IDLE_SECONDS = 0.2
 SEND_BATCH = 32
+# Instances taken from incoming/ at once per worker: the pool waits for a batch's last file,
+# so a short batch leaves workers idle at its end; a long one only delays the unlinks.
+BATCH_PER_WORKER = 16
 
 
 class Worker(threading.Thread):
@@ -65,7 +68,7 @@ class Deidentifier(Worker):
     def step(self) -> bool:
         from anonymizer.inputs import InputFile
 
-        batch = waiting(self.spool.incoming)[: max(4 * self.workers, 4)]
+        batch = waiting(self.spool.incoming)[:BATCH_PER_WORKER * self.workers]
         if not batch:
             return False
         if self.pool is None:  # started once: workers load their models once
