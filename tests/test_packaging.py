@@ -62,6 +62,8 @@ def test_compose_gateway_keeps_its_spool_in_a_volume_and_reads_its_configuration
     assert service["command"] == ["gateway", "--config", "/config/gateway.yaml"]
     assert "./gateway:/config:ro" in service["volumes"] and "gateway-spool:/data/gateway" in service["volumes"]
     assert "gateway-spool" in compose["volumes"] and "11112" in service["healthcheck"]["test"][-1]
+    web = compose["services"]["web"]  # the service's review queue holds the gateway's held files
+    assert "gateway-spool:/data/gateway" in web["volumes"] and "/data/gateway/deidentified" in web["command"]
 
 
 def test_the_readme_gateway_configuration_is_a_valid_one(tmp_path):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from conftest import central_text_dicom
+from conftest import TEST_KEY, central_text_dicom, run_cli
 from PIL import Image
 from pydicom.data import get_testdata_file
 
@@ -172,3 +172,40 @@ def test_no_planted_identifier_reaches_the_queue_the_pages_or_the_database(servi
     for identifier in PLANTED:
         for blob in kept:
             assert identifier.encode() not in blob and identifier.upper().encode() not in blob, identifier
+
+
+def test_a_watched_review_folder_joins_the_queue_and_is_released_where_it_lies(tmp_path, central):
+    """The gateway's SPOOL/deidentified, as the pipeline leaves it: decided in the service
+    or from the shell, a held file is released into that folder (where the gateway's router
+    picks it up, tests/test_gateway.py)."""
+    from anonymizer.config import PipelineConfig
+    from anonymizer.pipeline import run_file
+
+    folder, inputs = tmp_path / "deidentified", tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a.dcm", "b.dcm"):
+        (inputs / name).write_bytes(central)
+        assert run_file(inputs / name, folder, PipelineConfig(key=TEST_KEY, ocr_engines=("rapidocr",))).status == "held"
+    data_dir = tmp_path / "data"
+    assert add_user(data_dir, "rita", "reviewer").returncode == 0
+    headers = bearer(token_for(data_dir, "rita"))
+    with served(data_dir, "--review-folder", str(folder)) as (client, _, _):
+        deadline = time.monotonic() + 30
+        while len(queue := client.get("/api/review", headers=headers).json()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert sorted((entry["name"], entry["job_id"]) for entry in queue) == [("anonymized_a.dcm", None),
+                                                                                ("anonymized_b.dcm", None)]
+        first = next(entry for entry in queue if entry["name"] == "anonymized_a.dcm")
+        detail = client.get(f"/api/review/{first['id']}", headers=headers).json()
+        decided = client.post(f"/api/review/{first['id']}/decisions", headers=headers,
+                              json={"decisions": {str(box["number"]): "redact" for box in detail["held"]}})
+        assert decided.json()["released"] is True
+        assert (folder / "anonymized_a.dcm").is_file() and not (folder / "review" / "anonymized_a.dcm").exists()
+        shell = run_cli("review", str(folder), "anonymized_b.dcm", "--redact", "all")  # decided elsewhere
+        assert shell.returncode == 0, shell.stdout + shell.stderr
+        deadline = time.monotonic() + 30
+        while client.get("/api/review", headers=headers).json() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert client.get("/api/review", headers=headers).json() == []
+        figures = client.get("/api/stats", headers=headers).json()
+        assert (figures["held"], figures["released_after_review"], figures["by_modality"]["MR"]["files"]) == (0, 2, 2)

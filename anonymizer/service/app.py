@@ -47,6 +47,7 @@ from anonymizer.service.jobs import (
     unpack_uploads,
 )
 from anonymizer.service.models import (
+    FileRecord,
     Job,
     JobFile,
     JobStatus,
@@ -101,8 +102,8 @@ class Totals(BaseModel):
 
 class ReviewSummary(BaseModel):
     id: int
-    job_id: int
-    name: str  # the name the user gave the file
+    job_id: int | None  # none for a file of a watched review folder (the gateway's)
+    name: str  # the name the user gave the file (a watched folder's: its held file's name)
     boxes: int
     state: ReviewState
     held_at: datetime
@@ -399,15 +400,19 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         return ReviewOutcome(released=outcome.released, redacted=outcome.redacted, kept=outcome.kept)
 
     def review_summaries(session: Session, state: ReviewState) -> list[ReviewSummary]:
-        rows = session.execute(select(ReviewItem, JobFile.relative).join(JobFile, JobFile.id == ReviewItem.job_file_id)
+        rows = session.execute(select(ReviewItem, JobFile.relative, FileRecord.name)
+                               .outerjoin(JobFile, JobFile.id == ReviewItem.job_file_id)
+                               .join(FileRecord, FileRecord.id == ReviewItem.file_record_id)
                                .where(ReviewItem.state == state).order_by(ReviewItem.held_at, ReviewItem.id))
-        return [ReviewSummary(id=item.id, job_id=item.job_id, name=name, boxes=item.boxes, state=item.state,
-                              held_at=item.held_at) for item, name in rows]
+        return [ReviewSummary(id=item.id, job_id=item.job_id, name=relative or name, boxes=item.boxes,
+                              state=item.state, held_at=item.held_at) for item, relative, name in rows]
 
     def detail_of(session: Session, item: ReviewItem) -> ReviewDetail:
-        job_file = session.get(JobFile, item.job_file_id)
-        base = ReviewSummary(id=item.id, job_id=item.job_id, name=job_file.relative if job_file else "",
-                             boxes=item.boxes, state=item.state, held_at=item.held_at).model_dump()
+        job_file = session.get(JobFile, item.job_file_id) if item.job_file_id is not None else None
+        figures = session.get(FileRecord, item.file_record_id)
+        name = job_file.relative if job_file else figures.name if figures else ""
+        base = ReviewSummary(id=item.id, job_id=item.job_id, name=name, boxes=item.boxes, state=item.state,
+                             held_at=item.held_at).model_dump()
         audit = [DecisionView(box=d.box, decision=d.decision, by=name, at=d.at) for d, name in session.execute(
             select(ReviewDecision, User.username).join(User, User.id == ReviewDecision.user_id)
             .where(ReviewDecision.review_item_id == item.id).order_by(ReviewDecision.id))]

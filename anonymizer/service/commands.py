@@ -45,10 +45,15 @@ def _sessions(data_dir: Path, database_url: str | None):
               help="Folder under which jobs may name server-side folders (default: folder jobs off).")
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
               help="Worker processes for a job's files.")
+@click.option("--review-folder", "review_folders", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Another front door's output folder whose held files join the review queue, such as the "
+                   "gateway's SPOOL/deidentified (repeatable); decided here, they are released there.")
 @click.option("--quarantine-days", type=click.FloatRange(0, min_open=True), default=30.0, show_default=True,
               help="Held files not decided within this many days are deleted from the quarantine.")
 def serve(host: str, port: int, data_dir: Path, database_url: str | None, max_upload_mib: int,
-          max_files_per_job: int, input_root: Path | None, workers: int, quarantine_days: float,
+          max_files_per_job: int, input_root: Path | None, workers: int, review_folders: tuple[Path, ...],
+          quarantine_days: float,
           **pipeline) -> None:
     """Serve the pipeline over HTTP: pages at /, the API under /api (schema at
     /api/openapi.json). Jobs run with the pipeline options below, as `run` does."""
@@ -66,7 +71,8 @@ def serve(host: str, port: int, data_dir: Path, database_url: str | None, max_up
     settings = ServiceSettings(
         data_dir=data_dir, database_url=database_url or default_url(data_dir), pipeline=config,
         max_upload_bytes=max_upload_mib * 1024 * 1024, max_files_per_job=max_files_per_job,
-        input_root=input_root, workers=workers, quarantine=timedelta(days=quarantine_days))
+        input_root=input_root, workers=workers, quarantine=timedelta(days=quarantine_days),
+        review_folders=tuple(review_folders))
     remove_work_dir(settings)
     app = create_app(settings)
     click.echo(f"medical-anonymizer service on http://{host}:{port}/api (data in {data_dir})", err=True)

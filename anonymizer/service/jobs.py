@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from anonymizer.loading import DICOM_SUFFIXES, RASTER_SUFFIXES
 from anonymizer.service.accounts import as_utc, now
 from anonymizer.service.models import FileOutcome, FileRecord, Job, JobFile, JobFileState, JobStatus
-from anonymizer.service.review import enqueue, expire
+from anonymizer.service.review import enqueue, expire, watch_folders
 from anonymizer.service.settings import ServiceSettings
 from anonymizer.service.statistics import reason_class
 
 SUFFIXES = DICOM_SUFFIXES | RASTER_SUFFIXES
+WATCH_SECONDS = 2.0  # how often watched review folders are looked at
 _STATE_OF = {"written": JobFileState.WRITTEN, "held": JobFileState.HELD, "rejected": JobFileState.REJECTED}
 
 
@@ -170,7 +171,7 @@ class JobRunner(threading.Thread):
         super().__init__(name="job-runner", daemon=True)
         self.settings, self.sessions, self.workers = settings, sessions, workers
         self.stopping = threading.Event()
-        self.next_sweep = 0.0
+        self.next_sweep = self.next_watch = 0.0
 
     def run(self) -> None:
         from anonymizer.batch import WorkerPool
@@ -180,6 +181,7 @@ class JobRunner(threading.Thread):
         try:
             while not self.stopping.is_set():
                 self._expire_quarantine()
+                self._watch_review_folders()
                 job_id = self._next_job()
                 if job_id is None:
                     self.stopping.wait(0.5)
@@ -196,6 +198,13 @@ class JobRunner(threading.Thread):
         self.next_sweep = time.monotonic() + min(60.0, self.settings.quarantine.total_seconds() / 2)
         with self.sessions.begin() as session:
             expire(session, self.settings, self.settings.quarantine)
+
+    def _watch_review_folders(self) -> None:
+        if not self.settings.review_folders or time.monotonic() < self.next_watch:
+            return
+        self.next_watch = time.monotonic() + WATCH_SECONDS
+        with self.sessions.begin() as session:
+            watch_folders(session, self.settings)
 
     def _next_job(self) -> int | None:
         with self.sessions.begin() as session:
@@ -214,6 +223,8 @@ class JobRunner(threading.Thread):
         output = job_dir(self.settings, job_id) / "output"
         chunk = max(2 * self.workers, 1)  # small enough that a cancel is heard soon
         while not self.stopping.is_set():
+            self._expire_quarantine()  # between chunks too: a long job must not stop them
+            self._watch_review_folders()
             with self.sessions.begin() as session:
                 job = session.get(Job, job_id)
                 if job is None or job.status is not JobStatus.RUNNING:

@@ -81,7 +81,8 @@ class FileRecord(Base):
     regions_redacted: Mapped[int] = mapped_column(Integer, default=0)
     regions_held: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Who sent it; none for a file that came through another front door (the gateway).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
 class JobStatus(str, Enum):
@@ -138,10 +139,13 @@ class ReviewItem(Base):
     __tablename__ = "review_items"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
-    job_file_id: Mapped[int] = mapped_column(ForeignKey("job_files.id"))
+    # The job that held it; none for a file of a watched review folder (--review-folder).
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True, nullable=True)
+    job_file_id: Mapped[int | None] = mapped_column(ForeignKey("job_files.id"), nullable=True)
     file_record_id: Mapped[int] = mapped_column(ForeignKey("file_records.id"))
-    sidecar: Mapped[str] = mapped_column(String(1024))  # the hold record, relative to the job's output
+    # The output folder the record lies in: the watched folder, or none for the job's output.
+    root: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    sidecar: Mapped[str] = mapped_column(String(1024))  # the hold record, relative to that folder
     boxes: Mapped[int] = mapped_column(Integer)
     state: Mapped[ReviewState] = mapped_column(SqlEnum(ReviewState, native_enum=False, length=16), index=True)
     held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

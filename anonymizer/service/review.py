@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anonymizer.hold import HOLD_DIR, Decision, HeldFile, HoldError, read_sidecar, sidecar_path
+from anonymizer.hold import HOLD_DIR, Decision, HeldFile, HoldError, held_files, read_sidecar, sidecar_path
 from anonymizer.service.accounts import Principal, as_utc, now
 from anonymizer.service.models import (
     FileOutcome,
@@ -37,6 +37,14 @@ def output_dir(settings: ServiceSettings, job_id: int) -> Path:
     return settings.job_dir(job_id) / "output"
 
 
+def root_of(settings: ServiceSettings, item: ReviewItem) -> Path:
+    """The output folder a held file's record lies in: its job's, or a watched folder."""
+    if item.root is not None:
+        return Path(item.root)
+    assert item.job_id is not None
+    return output_dir(settings, item.job_id)
+
+
 def enqueue(session: Session, job_id: int, job_file_id: int, file_record: FileRecord, record: dict,
             settings: ServiceSettings) -> None:
     """Put a file the pipeline just held into the queue."""
@@ -53,7 +61,7 @@ def held_record(settings: ServiceSettings, item: ReviewItem) -> HeldFile:
 
 
 def _sidecar(settings: ServiceSettings, item: ReviewItem) -> Path:
-    output = output_dir(settings, item.job_id).resolve()
+    output = root_of(settings, item).resolve()
     path = (output / item.sidecar).resolve()
     if not path.is_relative_to(output / HOLD_DIR):
         raise ReviewError("the review record lies outside the job's quarantine")
@@ -65,7 +73,7 @@ def preview_path(settings: ServiceSettings, item: ReviewItem, number: int) -> Pa
     previews = held_record(settings, item).previews
     if not 1 <= number <= len(previews):
         return None
-    return output_dir(settings, item.job_id) / previews[number - 1]
+    return root_of(settings, item) / previews[number - 1]
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ def decide(session: Session, settings: ServiceSettings, item: ReviewItem, decisi
         raise ReviewError(f"the file is {item.state.value}, not held")
     if any(decision is Decision.PENDING for decision in decisions.values()):
         raise ReviewError("a decision is 'redact' or 'keep'")
-    root, sidecar = output_dir(settings, item.job_id), _sidecar(settings, item)
+    root, sidecar = root_of(settings, item), _sidecar(settings, item)
     try:
         record = record_decisions(root, sidecar, decisions, who.username)
     except HoldError as exc:
@@ -104,17 +112,19 @@ def decide(session: Session, settings: ServiceSettings, item: ReviewItem, decisi
     if file_record is not None:
         file_record.outcome = FileOutcome.RELEASED
         file_record.regions_redacted += released.redacted
-    job_file = session.get(JobFile, item.job_file_id)
+    job_file = session.get(JobFile, item.job_file_id) if item.job_file_id is not None else None
     if job_file is not None:
         job_file.state = JobFileState.RELEASED
     return Outcome(released=True, redacted=released.redacted, kept=released.kept)
 
 
 def expire(session: Session, settings: ServiceSettings, quarantine: timedelta) -> int:
-    """Delete held files left undecided longer than ``quarantine``: their copy, previews
-    and record, which still show the undecided text. Returns how many went."""
+    """Delete held files of the service's jobs left undecided longer than ``quarantine``:
+    their copy, previews and record, which still show the undecided text. Returns how
+    many went. A watched folder's files are its owner's: they are not expired here."""
     expired = 0
-    for item in session.scalars(select(ReviewItem).where(ReviewItem.state == ReviewState.HELD)):
+    for item in session.scalars(select(ReviewItem).where(ReviewItem.state == ReviewState.HELD,
+                                                         ReviewItem.root.is_(None))):
         if as_utc(item.held_at) > now() - quarantine:
             continue
         remove_quarantined(settings, item)
@@ -122,7 +132,7 @@ def expire(session: Session, settings: ServiceSettings, quarantine: timedelta) -
         file_record = session.get(FileRecord, item.file_record_id)
         if file_record is not None:
             file_record.outcome = FileOutcome.EXPIRED
-        job_file = session.get(JobFile, item.job_file_id)
+        job_file = session.get(JobFile, item.job_file_id) if item.job_file_id is not None else None
         if job_file is not None:
             job_file.state, job_file.reason = JobFileState.EXPIRED, "held for review, not decided in time"
         expired += 1
@@ -131,7 +141,7 @@ def expire(session: Session, settings: ServiceSettings, quarantine: timedelta) -
 
 def remove_quarantined(settings: ServiceSettings, item: ReviewItem) -> None:
     sidecar = _sidecar(settings, item)
-    root = output_dir(settings, item.job_id)
+    root = root_of(settings, item)
     try:
         record = read_sidecar(sidecar)
     except HoldError:
@@ -142,3 +152,53 @@ def remove_quarantined(settings: ServiceSettings, item: ReviewItem) -> None:
         if path.is_relative_to(root.resolve() / HOLD_DIR):
             path.unlink(missing_ok=True)
     sidecar.unlink(missing_ok=True)
+
+
+def watch_folders(session: Session, settings: ServiceSettings) -> int:
+    """Bring the held files of each watched folder (another front door's output folder,
+    such as the gateway's SPOOL/deidentified) into the queue, and close the items whose
+    record went because they were decided elsewhere (`medical-anonymizer review`).
+    Returns how many were added."""
+    added = 0
+    for folder in settings.review_folders:
+        root = folder.resolve()
+        known = {item.sidecar: item for item in session.scalars(
+            select(ReviewItem).where(ReviewItem.root == str(root), ReviewItem.state == ReviewState.HELD))}
+        present = set()
+        for sidecar in held_files(root):
+            relative = str(sidecar.relative_to(root))
+            present.add(relative)
+            if relative in known or session.scalar(select(ReviewItem.id).where(
+                    ReviewItem.root == str(root), ReviewItem.sidecar == relative)) is not None:
+                continue
+            try:
+                record = read_sidecar(sidecar)
+            except HoldError:
+                continue  # being written, or broken: looked at again next time
+            figures = FileRecord(name=Path(record.held).name[:255], outcome=FileOutcome.HELD, failure="", reason="",
+                                 file_format="DICOM" if record.kind == "dicom" else "image",
+                                 modality=_modality(root / record.held), regions_found=len(record.boxes)
+                                 + len(record.painted), regions_redacted=len(record.painted),
+                                 regions_held=len(record.boxes), processed_at=now(), user_id=None)
+            session.add(figures)
+            session.flush()
+            session.add(ReviewItem(job_id=None, job_file_id=None, file_record_id=figures.id, root=str(root),
+                                   sidecar=relative, boxes=len(record.boxes), state=ReviewState.HELD, held_at=now()))
+            added += 1
+        for relative, item in known.items():
+            if relative not in present:  # released from the shell, or removed by the folder's owner
+                item.state, item.closed_at = ReviewState.RELEASED, now()
+                figures = session.get(FileRecord, item.file_record_id)
+                if figures is not None:
+                    figures.outcome = FileOutcome.RELEASED
+    return added
+
+
+def _modality(held: Path) -> str:
+    """Modality, read from the held copy, whose header is already de-identified."""
+    import pydicom
+
+    try:
+        return str(pydicom.dcmread(held, stop_before_pixels=True, specific_tags=["Modality"]).get("Modality", ""))[:16]
+    except (OSError, ValueError, pydicom.errors.InvalidDicomError):
+        return ""

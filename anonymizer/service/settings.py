@@ -24,6 +24,9 @@ class ServiceSettings:
     workers: int = 1  # worker processes for a job's files (the batch loop's --workers)
     # Held files left undecided this long are deleted from the quarantine.
     quarantine: timedelta = timedelta(days=30)
+    # Output folders of other front doors whose held files join the review queue, such as
+    # the gateway's SPOOL/deidentified; decided here, they are released there.
+    review_folders: tuple[Path, ...] = ()
 
     @property
     def work_dir(self) -> Path:
