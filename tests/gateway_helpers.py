@@ -33,7 +33,7 @@ class Pacs:
     """A Storage SCP on loopback. ``received[sop_uid]`` is the list of the SHA-256 of each
     copy that arrived, ``datasets[sop_uid]`` the last copy."""
 
-    def __init__(self, ae_title: str = "PACS") -> None:
+    def __init__(self, ae_title: str = "PACS", ssl_context=None) -> None:
         self.port = free_port()
         self.received: dict[str, list[str]] = defaultdict(list)
         self.datasets: dict[str, pydicom.Dataset] = {}
@@ -41,7 +41,7 @@ class Pacs:
         ae = AE(ae_title=ae_title)
         for context in AllStoragePresentationContexts:
             ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
-        self.server = ae.start_server(("127.0.0.1", self.port), block=False,
+        self.server = ae.start_server(("127.0.0.1", self.port), block=False, ssl_context=ssl_context,
                                       evt_handlers=[(evt.EVT_C_STORE, self._store)])
 
     def _store(self, event) -> int:

@@ -234,18 +234,46 @@ def test_an_unreachable_destination_is_retried_then_failed_with_its_reason(tmp_p
     assert not any(value.upper() in waiting for value in PLANTED)  # what waits there is de-identified
 
 
-def test_dimse_over_tls(tmp_path):
+def test_dimse_over_tls_in_and_out(tmp_path):
     certificate, key = make_certificate(tmp_path)
+    pacs_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    pacs_context.load_cert_chain(str(certificate), str(key))
+    pacs = Pacs(ssl_context=pacs_context)  # a research PACS that speaks TLS only
     port = free_port()
-    config = write_config(tmp_path, port, [{"name": "store", "type": "folder", "path": str(tmp_path / "store")}],
-                          pipeline={"metadata-only": True},
-                          tls={"certificate": str(certificate), "private_key": str(key)})
+    config = write_config(tmp_path, port, [
+        {"name": "pacs", "type": "dicom", "ae_title": "PACS", "host": "localhost", "port": pacs.port,
+         "tls": {"ca_certificates": str(certificate)}}],
+        pipeline={"metadata-only": True}, tls={"certificate": str(certificate), "private_key": str(key)})
     with gateway(config, port, TEST_KEY, tmp_path / "gateway.log"):
         context = ssl.create_default_context(cafile=str(certificate))
         assert echo(port, tls_args=(context, "localhost")) == 0
         assert echo(port) is None  # plain DIMSE is not spoken on a TLS port
         ct = planted("CT_small.dcm", tmp_path, "a.dcm")
         assert send(port, [ct], tls_args=(ssl.create_default_context(cafile=str(certificate)), "localhost")) == [0]
+        pacs.wait_for(1, timeout=60)
+    pacs.close()
+    assert len(pacs.received) == 1  # forwarded over TLS, the PACS's certificate checked
+
+
+def test_concurrent_associations_are_limited(tmp_path):
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    port = free_port()
+    config = write_config(tmp_path, port, [{"name": "store", "type": "folder", "path": str(tmp_path / "store")}],
+                          pipeline={"metadata-only": True},
+                          limits={"max_associations": 1, "negotiation_timeout_seconds": 2})
+    with gateway(config, port, TEST_KEY, tmp_path / "gateway.log"):
+        ae = AE(ae_title="MODALITY")
+        ae.add_requested_context(Verification)
+        deadline = time.monotonic() + 10  # the start-up probe's bare TCP connection holds the slot 2 s
+        while not (held_open := ae.associate("127.0.0.1", port, ae_title="MEDANON")).is_established and \
+                time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert held_open.is_established
+        assert echo(port) is None  # a second association while the first is open: rejected
+        held_open.release()
+        assert echo(port) == 0
 
 
 def test_a_bad_configuration_is_one_line_and_exit_2(tmp_path):

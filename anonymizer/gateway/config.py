@@ -78,6 +78,9 @@ class GatewayConfig:
     max_associations: int = 8
     max_pdu_bytes: int = 65536  # the largest PDU this side receives
     max_instance_bytes: int = 1024 * 1024 * 1024
+    # A connection must finish association negotiation this fast: a bare TCP connection
+    # otherwise holds one of max_associations for pynetdicom's default half minute.
+    negotiation_timeout_seconds: float = 10.0
     study_quiet_seconds: float = 0.0  # forward a study only once no instance came for this long
     retry: Retry = field(default_factory=Retry)
     workers: int = 1
@@ -99,7 +102,8 @@ def load_config(path: Path) -> GatewayConfig:
              "study_quiet_seconds", "retry", "workers", "pipeline"}
     _no_unknown(data, known, "")
     limits = _mapping(data.get("limits", {}), "limits")
-    _no_unknown(limits, {"max_associations", "max_pdu_bytes", "max_instance_mib"}, "limits.")
+    _no_unknown(limits, {"max_associations", "max_pdu_bytes", "max_instance_mib", "negotiation_timeout_seconds"},
+                "limits.")
     retry = _mapping(data.get("retry", {}), "retry")
     _no_unknown(retry, {"attempts", "first_delay_seconds", "max_delay_seconds"}, "retry.")
     allowed = tuple(_caller(entry, f"allowed[{i}]") for i, entry in enumerate(_list(data.get("allowed"), "allowed")))
@@ -123,6 +127,8 @@ def load_config(path: Path) -> GatewayConfig:
         max_pdu_bytes=_integer(limits.get("max_pdu_bytes", 65536), "limits.max_pdu_bytes", 4096, 2**32 - 1),
         max_instance_bytes=_integer(limits.get("max_instance_mib", 1024), "limits.max_instance_mib", 1, 65536)
         * 1024 * 1024,
+        negotiation_timeout_seconds=_number(limits.get("negotiation_timeout_seconds", 10),
+                                            "limits.negotiation_timeout_seconds", 0.5),
         study_quiet_seconds=_number(data.get("study_quiet_seconds", 0), "study_quiet_seconds", 0),
         retry=Retry(attempts=_integer(retry.get("attempts", 8), "retry.attempts", 1, 1000),
                     first_delay_seconds=_number(retry.get("first_delay_seconds", 2), "retry.first_delay_seconds", 0),

@@ -53,6 +53,7 @@ def start_receiver(config: GatewayConfig, spool: Spool, on_received=lambda: None
     ae = AE(ae_title=config.ae_title)
     ae.maximum_associations = config.max_associations
     ae.maximum_pdu_size = config.max_pdu_bytes
+    ae.acse_timeout = config.negotiation_timeout_seconds
     ae.require_calling_aet = sorted({caller.ae_title for caller in config.allowed})
     for context in AllStoragePresentationContexts:
         ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
