@@ -6,7 +6,6 @@ session, and each route names the roles that may use it. A request on a page ses
 changes something must carry the session's CSRF token (web_session.py)."""
 
 import contextlib
-import dataclasses
 import re
 import shutil
 import tempfile
@@ -26,7 +25,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from anonymizer import __version__
-from anonymizer.hold import Decision, HoldError
+from anonymizer.hold import Decision, HeldBox, HoldError, PaintedBox
 from anonymizer.loading import DICOM_SUFFIXES, RASTER_SUFFIXES
 from anonymizer.reporting import report_record
 from anonymizer.service import accounts, pages, review
@@ -109,27 +108,6 @@ class ReviewSummary(BaseModel):
     held_at: datetime
 
 
-class HeldBoxView(BaseModel):
-    number: int
-    frame: int
-    frames: list[int]
-    left: int
-    top: int
-    width: int
-    height: int
-    reason: str
-    decision: Decision
-
-
-class PaintedBoxView(BaseModel):
-    frame: int
-    left: int
-    top: int
-    width: int
-    height: int
-    reason: str
-
-
 class DecisionView(BaseModel):
     box: int
     decision: str
@@ -138,8 +116,8 @@ class DecisionView(BaseModel):
 
 
 class ReviewDetail(ReviewSummary):
-    held: list[HeldBoxView]  # left for a person
-    painted: list[PaintedBoxView]  # painted by the machine on evidence
+    held: list[HeldBox]  # left for a person, as its hold record lists it
+    painted: list[PaintedBox]  # painted by the machine on evidence
     previews: int  # GET /api/review/{id}/preview/{1..previews}
     decisions: list[DecisionView]  # the audit: who decided which box, when
 
@@ -422,10 +400,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             record = review.held_record(settings, item)
         except (HoldError, review.ReviewError) as exc:
             raise HTTPException(409, str(exc)) from None
-        return ReviewDetail(**base, held=[HeldBoxView(**{k: getattr(b, k) for k in HeldBoxView.model_fields})
-                                          for b in record.boxes],
-                            painted=[PaintedBoxView(**dataclasses.asdict(b)) for b in record.painted],
-                            previews=len(record.previews), decisions=audit)
+        return ReviewDetail(**base, held=record.boxes, painted=record.painted, previews=len(record.previews),
+                            decisions=audit)
 
     app.state.review_summaries, app.state.review_detail = review_summaries, detail_of
     return app
