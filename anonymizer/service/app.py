@@ -174,7 +174,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         with sessions.begin() as session:
             yield session
 
-    Database = Annotated[Session, Depends(database)]
+    # Committed when the route returns, before its reply is sent: a client's next request
+    # sees what this one wrote (with the default scope the commit came after the reply).
+    Database = Annotated[Session, Depends(database, scope="function")]
 
     def principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
                   session: Database) -> Principal:
