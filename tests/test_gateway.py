@@ -304,3 +304,18 @@ def test_stow_rs_over_https_is_verified_against_the_configured_ca(tmp_path):
     assert len(web.received) == 1  # by the destination that trusts the certificate, once
     [refused] = list(failed.glob("*.dcm"))
     assert "cannot reach the STOW-RS service (SSLError)" in (failed / f"{refused.name}.reason.txt").read_text()
+
+
+def test_dimse_tls_can_require_a_client_certificate(tmp_path):
+    certificate, key = make_certificate(tmp_path)
+    port = free_port()
+    config = write_config(tmp_path, port, [{"name": "store", "type": "folder", "path": str(tmp_path / "store")}],
+                          pipeline={"metadata-only": True},
+                          tls={"certificate": str(certificate), "private_key": str(key),
+                               "ca_certificates": str(certificate)})  # callers must present one it signed
+    with gateway(config, port, TEST_KEY, tmp_path / "gateway.log"):
+        anonymous = ssl.create_default_context(cafile=str(certificate))
+        assert echo(port, tls_args=(anonymous, "localhost")) is None
+        identified = ssl.create_default_context(cafile=str(certificate))
+        identified.load_cert_chain(str(certificate), str(key))
+        assert echo(port, tls_args=(identified, "localhost")) == 0

@@ -10,7 +10,7 @@ restart picks it up.
     failed/<destination>/     given up on, with a .reason.txt beside each
     failed/pipeline/          the received instance the pipeline refused, with its reason
 
-Names are the gateway's own (receipt time and a random part) and, after de-identification,
+Names are the gateway's own (receipt time and a random part, in letters) and, after de-identification,
 ``anonymized_<that>``: never a value of the instance. What stands in incoming/ and
 failed/pipeline/ is the original, identifying: the spool belongs where only the gateway
 and its operators can read.
@@ -64,9 +64,19 @@ class Spool:
 
     def receive(self, data: bytes) -> Path:
         """Keep a received instance, flushed to disk, before it is acknowledged."""
-        target = self.incoming / f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}.dcm"
+        target = self.incoming / f"{letters(time.time_ns(), 14)}-{letters(uuid.uuid4().int, 8)}.dcm"
         write_bytes_atomically(target, data)
         return target
+
+
+def letters(number: int, width: int) -> str:
+    """``number`` in base 26, a-z, ``width`` letters (the low ones): names that sort by
+    receipt time and that the log's masking of digit runs leaves readable."""
+    out = []
+    for _ in range(width):
+        number, digit = divmod(number, 26)
+        out.append(chr(ord("a") + digit))
+    return "".join(reversed(out))
 
 
 def waiting(folder: Path) -> list[Path]:
