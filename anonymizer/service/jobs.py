@@ -22,7 +22,7 @@ from anonymizer.service.accounts import as_utc, now
 from anonymizer.service.models import FileOutcome, FileRecord, Job, JobFile, JobFileState, JobStatus
 from anonymizer.service.review import enqueue, expire, watch_folders
 from anonymizer.service.settings import ServiceSettings
-from anonymizer.service.statistics import reason_class
+from anonymizer.service.statistics import output_modality, reason_class
 
 SUFFIXES = DICOM_SUFFIXES | RASTER_SUFFIXES
 WATCH_SECONDS = 2.0  # how often watched review folders are looked at
@@ -272,11 +272,4 @@ def file_record(record: dict, name: str, user_id: int, modality: str = "") -> Fi
         file_format=str(record.get("file_format", ""))[:64], modality=modality,
         regions_found=int(record.get("regions_merged", 0)), regions_redacted=int(record.get("regions_redacted", 0)),
         regions_held=int(record.get("regions_review", 0)), processed_at=now(), user_id=user_id)
-
-
-def output_modality(output: Path) -> str:
-    """Modality, read from the de-identified output: it identifies no one."""
-    import pydicom
-
-    return str(pydicom.dcmread(output, stop_before_pixels=True, specific_tags=["Modality"]).get("Modality", ""))[:16]
 

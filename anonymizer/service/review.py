@@ -27,6 +27,7 @@ from anonymizer.service.models import (
     ReviewState,
 )
 from anonymizer.service.settings import ServiceSettings
+from anonymizer.service.statistics import output_modality
 
 
 class ReviewError(ValueError):
@@ -177,7 +178,7 @@ def watch_folders(session: Session, settings: ServiceSettings) -> int:
                 continue  # being written, or broken: looked at again next time
             figures = FileRecord(name=Path(record.held).name[:255], outcome=FileOutcome.HELD, failure="", reason="",
                                  file_format="DICOM" if record.kind == "dicom" else "image",
-                                 modality=_modality(root / record.held), regions_found=len(record.boxes)
+                                 modality=output_modality(root / record.held), regions_found=len(record.boxes)
                                  + len(record.painted), regions_redacted=len(record.painted),
                                  regions_held=len(record.boxes), processed_at=now(), user_id=None)
             session.add(figures)
@@ -193,12 +194,3 @@ def watch_folders(session: Session, settings: ServiceSettings) -> int:
                     figures.outcome = FileOutcome.RELEASED
     return added
 
-
-def _modality(held: Path) -> str:
-    """Modality, read from the held copy, whose header is already de-identified."""
-    import pydicom
-
-    try:
-        return str(pydicom.dcmread(held, stop_before_pixels=True, specific_tags=["Modality"]).get("Modality", ""))[:16]
-    except (OSError, ValueError, pydicom.errors.InvalidDicomError):
-        return ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,18 @@ def reason_class(reason: str) -> str:
     one reason. The pipeline's reasons name no value of the file; numbers are the only
     part that varies from file to file."""
     return _DIGITS.sub("N", reason.strip())[:200]
+
+
+def output_modality(output: Path) -> str:
+    """Modality, read from a de-identified output or held copy: it identifies no one."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        return str(pydicom.dcmread(output, stop_before_pixels=True, specific_tags=["Modality"])
+                   .get("Modality", ""))[:16]
+    except (OSError, ValueError, InvalidDicomError):
+        return ""
 
 
 def _totals(rows: Iterable[Row | tuple]) -> dict[str, int]:
