@@ -139,10 +139,18 @@ class Forwarder(Worker):
         self.spool, self.destination, self.retry = spool, destination, config.retry
         self.sender = sender_for(destination, config.ae_title)
         self.outbox = spool.outbox(destination.name)
+        # When each waiting file may be tried again, read from its retry file once: a long
+        # outbox behind a destination that is down is not re-read every step.
+        self.next_at: dict[str, float] = {}
+
+    def _next_try(self, path: Path) -> float:
+        if path.name not in self.next_at:
+            self.next_at[path.name] = float(_retry_state(path).get("next_at", 0))
+        return self.next_at[path.name]
 
     def step(self) -> bool:
         now = time.time()
-        due = [path for path in waiting(self.outbox) if _retry_state(path).get("next_at", 0) <= now][:SEND_BATCH]
+        due = [path for path in waiting(self.outbox) if self._next_try(path) <= now][:SEND_BATCH]
         if not due:
             return False
         results = self.sender.send(due)
@@ -152,16 +160,19 @@ class Forwarder(Worker):
             if reason is None:
                 path.unlink(missing_ok=True)
                 state_file.unlink(missing_ok=True)
+                self.next_at.pop(path.name, None)
                 LOG.info("%s: sent to %s", path.name, self.destination.name)
                 continue
             attempts = int(_retry_state(path).get("attempts", 0)) + 1
             if attempts >= self.retry.attempts:
                 fail(path, self.spool.failed(self.destination.name), f"{reason} (after {attempts} attempts)")
                 state_file.unlink(missing_ok=True)
+                self.next_at.pop(path.name, None)
                 LOG.error("%s: given up on %s after %d attempts: %s", path.name, self.destination.name, attempts,
                           reason)
             else:
-                state_file.write_text(json.dumps({"attempts": attempts, "next_at": now + self.retry.delay(attempts),
+                self.next_at[path.name] = now + self.retry.delay(attempts)
+                state_file.write_text(json.dumps({"attempts": attempts, "next_at": self.next_at[path.name],
                                                   "reason": reason}))
                 LOG.warning("%s: %s failed (%s); attempt %d of %d", path.name, self.destination.name, reason,
                             attempts, self.retry.attempts)
