@@ -284,6 +284,14 @@ def test_a_bad_configuration_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"error: {bad}: allowed: list at least one caller "
                                                   "(ae_title and addresses)"]
+    # The pipeline's options are checked as `run` checks them.
+    write_config(tmp_path, free_port(), [{"name": "store", "type": "folder", "path": str(tmp_path / "store")}],
+                 pipeline={"frames": "none"})
+    result = subprocess.run([sys.executable, str(REPO / "pipeline_run.py"), "gateway", "--config", str(bad)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"error: {bad}: pipeline: Invalid value for --frames: use all, "
+                                                  "first or a positive number"]
 
 
 def test_stow_rs_over_https_is_verified_against_the_configured_ca(tmp_path):

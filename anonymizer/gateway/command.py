@@ -20,10 +20,12 @@ def _pipeline(**values):
 
 def pipeline_config(args: tuple[str, ...]):
     """The pipeline options of the configuration file, parsed and checked as `run` does."""
+    from anonymizer.gateway.config import GatewayConfigError
+
     try:
         return _pipeline.main(list(args), standalone_mode=False)
     except click.ClickException as exc:
-        raise click.BadParameter(f"pipeline: {exc.format_message()}", param_hint="--config") from None
+        raise GatewayConfigError(f"pipeline: {exc.format_message()}") from None
 
 
 @click.command("gateway", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -55,15 +57,21 @@ def gateway(config_file: Path, verbose: bool) -> None:
     enable_tcp_nodelay()
     try:
         config = load_config(config_file)
+        pipeline = pipeline_config(config.pipeline_args)
     except GatewayConfigError as exc:
         click.echo(f"error: {config_file}: {exc}", err=True)
         sys.exit(EXIT_INVALID)
-    pipeline = pipeline_config(config.pipeline_args)
     spool = Spool(config.spool)
-    spool.create([d.name for d in config.destinations])
+    try:
+        spool.create([d.name for d in config.destinations])
+    except OSError as exc:
+        click.echo(f"error: {config.spool}: cannot make the spool there ({exc.strerror or type(exc).__name__})",
+                   err=True)
+        sys.exit(EXIT_INVALID)
     stopping = threading.Event()
     deidentifier = Deidentifier(spool, pipeline, config.workers, stopping)
     forwarders = [Forwarder(spool, destination, config, stopping) for destination in config.destinations]
+
     def wake_forwarders() -> None:
         for forwarder in forwarders:
             forwarder.wake.set()
