@@ -47,9 +47,9 @@ class Pacs:
     def _store(self, event) -> int:
         data = event.encoded_dataset(include_meta=True)
         ds = pydicom.dcmread(io.BytesIO(data))
-        with self.lock:
-            self.received[str(ds.SOPInstanceUID)].append(hashlib.sha256(data).hexdigest())
+        with self.lock:  # the dataset first: a reader that sees the UID received finds its dataset
             self.datasets[str(ds.SOPInstanceUID)] = ds
+            self.received[str(ds.SOPInstanceUID)].append(hashlib.sha256(data).hexdigest())
         return 0x0000
 
     def wait_for(self, count: int, timeout: float = 180) -> None:
