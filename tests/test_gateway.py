@@ -150,6 +150,22 @@ def test_callers_off_the_allow_list_and_oversized_instances_are_refused(network,
     assert not any((network["folder"] / "spool" / "incoming").glob("*.dcm"))
 
 
+def test_an_instance_the_pipeline_refuses_waits_in_failed_with_its_reason(network, tmp_path):
+    broken = planted("CT_small.dcm", tmp_path, "broken.dcm")
+    ds = pydicom.dcmread(broken)
+    ds.PixelData = ds.PixelData[:1000]  # fewer bytes than Rows x Columns x 2: cannot be decoded
+    ds.save_as(broken)
+    before = set(network["pacs"].received)
+    assert send(network["port"], [broken]) == [0]  # acknowledged: it is safe in the spool
+    failed = network["folder"] / "spool" / "failed" / "pipeline"
+    deadline = time.monotonic() + 60
+    while not list(failed.glob("*.dcm")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [kept] = list(failed.glob("*.dcm"))
+    assert kept.read_bytes()[128:132] == b"DICM" and (failed / f"{kept.name}.reason.txt").read_text().strip()
+    assert set(network["pacs"].received) == before  # nothing of it was forwarded
+
+
 def test_nothing_identifying_reaches_the_log_or_the_spool_names(network):
     log = network["log"].read_text()
     assert "received" in log  # it did log, under --verbose
