@@ -10,7 +10,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,7 +24,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from anonymizer import __version__
-from anonymizer.hold import Decision, HeldBox, HoldError, PaintedBox
+from anonymizer.hold import Decision, HoldError
 from anonymizer.loading import DICOM_SUFFIXES, RASTER_SUFFIXES
 from anonymizer.reporting import report_record
 from anonymizer.service import accounts, pages, review
@@ -46,11 +45,8 @@ from anonymizer.service.jobs import (
     unpack_uploads,
 )
 from anonymizer.service.models import (
-    FileRecord,
     Job,
-    JobFile,
     JobStatus,
-    ReviewDecision,
     ReviewItem,
     ReviewState,
     Role,
@@ -97,29 +93,6 @@ class Totals(BaseModel):
     rejected: int
     failed_input: int
     failed_internal: int
-
-
-class ReviewSummary(BaseModel):
-    id: int
-    job_id: int | None  # none for a file of a watched review folder (the gateway's)
-    name: str  # the name the user gave the file (a watched folder's: its held file's name)
-    boxes: int
-    state: ReviewState
-    held_at: datetime
-
-
-class DecisionView(BaseModel):
-    box: int
-    decision: str
-    by: str
-    at: datetime
-
-
-class ReviewDetail(ReviewSummary):
-    held: list[HeldBox]  # left for a person, as its hold record lists it
-    painted: list[PaintedBox]  # painted by the machine on evidence
-    previews: int  # GET /api/review/{id}/preview/{1..previews}
-    decisions: list[DecisionView]  # the audit: who decided which box, when
 
 
 class DecisionsRequest(BaseModel):
@@ -343,16 +316,20 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             raise HTTPException(404, f"no review item {item_id}")
         return item
 
-    @app.get("/api/review", response_model=list[ReviewSummary])
-    def review_queue(_: Reviewer, session: Database, state: ReviewState = ReviewState.HELD) -> list[ReviewSummary]:
+    @app.get("/api/review", response_model=list[review.ReviewSummary])
+    def review_queue(_: Reviewer, session: Database,
+                     state: ReviewState = ReviewState.HELD) -> list[review.ReviewSummary]:
         """Files held for a person, oldest first."""
-        return review_summaries(session, state)
+        return review.summaries(session, state)
 
-    @app.get("/api/review/{item_id}", response_model=ReviewDetail, responses={404: {}})
-    def review_detail(item_id: ReviewId, _: Reviewer, session: Database) -> ReviewDetail:
+    @app.get("/api/review/{item_id}", response_model=review.ReviewDetail, responses={404: {}})
+    def review_detail(item_id: ReviewId, _: Reviewer, session: Database) -> review.ReviewDetail:
         """A held file's boxes: each one left for a person (with its decision so far) and
         each one the machine painted, with the reason for each."""
-        return detail_of(session, review_item(session, item_id))
+        try:
+            return review.detail(session, settings, review_item(session, item_id))
+        except (HoldError, review.ReviewError) as exc:
+            raise HTTPException(409, str(exc)) from None
 
     @app.get("/api/review/{item_id}/preview/{number}", responses={200: {"content": {"image/png": {}}}, 404: {}})
     def review_preview(item_id: ReviewId, number: Annotated[int, PathParameter(ge=1, le=100000)], _: Reviewer,
@@ -379,33 +356,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             raise HTTPException(409, str(exc)) from None
         return ReviewOutcome(released=outcome.released, redacted=outcome.redacted, kept=outcome.kept)
 
-    def review_summaries(session: Session, state: ReviewState) -> list[ReviewSummary]:
-        rows = session.execute(select(ReviewItem, JobFile.relative, FileRecord.name)
-                               .outerjoin(JobFile, JobFile.id == ReviewItem.job_file_id)
-                               .join(FileRecord, FileRecord.id == ReviewItem.file_record_id)
-                               .where(ReviewItem.state == state).order_by(ReviewItem.held_at, ReviewItem.id))
-        return [ReviewSummary(id=item.id, job_id=item.job_id, name=relative or name, boxes=item.boxes,
-                              state=item.state, held_at=item.held_at) for item, relative, name in rows]
-
-    def detail_of(session: Session, item: ReviewItem) -> ReviewDetail:
-        job_file = session.get(JobFile, item.job_file_id) if item.job_file_id is not None else None
-        figures = session.get(FileRecord, item.file_record_id)
-        name = job_file.relative if job_file else figures.name if figures else ""
-        base = ReviewSummary(id=item.id, job_id=item.job_id, name=name, boxes=item.boxes, state=item.state,
-                             held_at=item.held_at).model_dump()
-        audit = [DecisionView(box=d.box, decision=d.decision, by=name, at=d.at) for d, name in session.execute(
-            select(ReviewDecision, User.username).join(User, User.id == ReviewDecision.user_id)
-            .where(ReviewDecision.review_item_id == item.id).order_by(ReviewDecision.id))]
-        if item.state is not ReviewState.HELD:
-            return ReviewDetail(**base, held=[], painted=[], previews=0, decisions=audit)
-        try:
-            record = review.held_record(settings, item)
-        except (HoldError, review.ReviewError) as exc:
-            raise HTTPException(409, str(exc)) from None
-        return ReviewDetail(**base, held=record.boxes, painted=record.painted, previews=len(record.previews),
-                            decisions=audit)
-
-    app.state.review_summaries, app.state.review_detail = review_summaries, detail_of
     return app
 
 

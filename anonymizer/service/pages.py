@@ -10,14 +10,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import select
 
-from anonymizer.service import accounts
+from anonymizer.hold import HoldError
+from anonymizer.service import accounts, review
 from anonymizer.service.accounts import AccountError, Principal, TooManyFailures
 from anonymizer.service.charts import OUTCOMES, outcome_split, stacked_bars
 from anonymizer.service.jobs import progress
@@ -152,7 +153,7 @@ def job_page(request: Request, job_id: RowId, current: Session) -> HTMLResponse:
 def review_page(request: Request, current: Session) -> HTMLResponse:
     _require(current, REVIEW_ROLES)
     with request.app.state.sessions.begin() as session:
-        queue = request.app.state.review_summaries(session, ReviewState.HELD)
+        queue = review.summaries(session, ReviewState.HELD)
     return render(request, "review.html", current, queue=queue)
 
 
@@ -163,7 +164,10 @@ def review_item_page(request: Request, item_id: RowId, current: Session) -> HTML
         item = session.get(ReviewItem, item_id)
         if item is None:
             return render(request, "missing.html", current, status=404, what=f"review item {item_id}")
-        detail = request.app.state.review_detail(session, item)
+        try:
+            detail = review.detail(session, request.app.state.settings, item)
+        except (HoldError, review.ReviewError) as exc:
+            raise HTTPException(409, str(exc)) from None
     return render(request, "review_item.html", current, item=detail)
 
 

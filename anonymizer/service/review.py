@@ -9,13 +9,24 @@ written exactly as one released from the shell. The database keeps the queue and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anonymizer.hold import HOLD_DIR, Decision, HeldFile, HoldError, held_files, read_sidecar, sidecar_path
+from anonymizer.hold import (
+    HOLD_DIR,
+    Decision,
+    HeldBox,
+    HeldFile,
+    HoldError,
+    PaintedBox,
+    held_files,
+    read_sidecar,
+    sidecar_path,
+)
 from anonymizer.service.accounts import Principal, as_utc, now
 from anonymizer.service.models import (
     FileOutcome,
@@ -25,6 +36,7 @@ from anonymizer.service.models import (
     ReviewDecision,
     ReviewItem,
     ReviewState,
+    User,
 )
 from anonymizer.service.settings import ServiceSettings
 from anonymizer.service.statistics import output_modality
@@ -32,6 +44,60 @@ from anonymizer.service.statistics import output_modality
 
 class ReviewError(ValueError):
     """A refused decision; the message names the reason."""
+
+
+class ReviewSummary(BaseModel):
+    """A queue entry as GET /api/review shows it."""
+
+    id: int
+    job_id: int | None  # none for a file of a watched review folder (the gateway's)
+    name: str  # the name the user gave the file (a watched folder's: its held file's name)
+    boxes: int
+    state: ReviewState
+    held_at: datetime
+
+
+class DecisionView(BaseModel):
+    box: int
+    decision: str
+    by: str
+    at: datetime
+
+
+class ReviewDetail(ReviewSummary):
+    held: list[HeldBox]  # left for a person, as its hold record lists it
+    painted: list[PaintedBox]  # painted by the machine on evidence
+    previews: int  # GET /api/review/{id}/preview/{1..previews}
+    decisions: list[DecisionView]  # the audit: who decided which box, when
+
+
+def _summaries(session: Session, *conditions) -> list[ReviewSummary]:
+    rows = session.execute(select(ReviewItem, JobFile.relative, FileRecord.name)
+                           .outerjoin(JobFile, JobFile.id == ReviewItem.job_file_id)
+                           .join(FileRecord, FileRecord.id == ReviewItem.file_record_id)
+                           .where(*conditions).order_by(ReviewItem.held_at, ReviewItem.id))
+    return [ReviewSummary(id=item.id, job_id=item.job_id, name=relative or name, boxes=item.boxes,
+                          state=item.state, held_at=item.held_at) for item, relative, name in rows]
+
+
+def summaries(session: Session, state: ReviewState) -> list[ReviewSummary]:
+    """The queue's entries in ``state``, oldest first."""
+    return _summaries(session, ReviewItem.state == state)
+
+
+def detail(session: Session, settings: ServiceSettings, item: ReviewItem) -> ReviewDetail:
+    """A held file's boxes and the audit of its decisions. Raises HoldError or
+    ReviewError when its record cannot be read."""
+    [summary] = _summaries(session, ReviewItem.id == item.id)
+    audit = [DecisionView(box=decision.box, decision=decision.decision, by=username, at=decision.at)
+             for decision, username in session.execute(
+                 select(ReviewDecision, User.username).join(User, User.id == ReviewDecision.user_id)
+                 .where(ReviewDecision.review_item_id == item.id).order_by(ReviewDecision.id))]
+    if item.state is not ReviewState.HELD:
+        return ReviewDetail(**summary.model_dump(), held=[], painted=[], previews=0, decisions=audit)
+    record = held_record(settings, item)
+    return ReviewDetail(**summary.model_dump(), held=record.boxes, painted=record.painted,
+                        previews=len(record.previews), decisions=audit)
 
 
 def output_dir(settings: ServiceSettings, job_id: int) -> Path:
