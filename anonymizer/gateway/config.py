@@ -47,12 +47,15 @@ class AllowedCaller:
     ae_title: str
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
-    def admits(self, ae_title: str, address: str) -> bool:
+    def calls_from(self, address: str) -> bool:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
-        return ae_title.strip() == self.ae_title and any(ip in network for network in self.networks)
+        return any(ip in network for network in self.networks)
+
+    def admits(self, ae_title: str, address: str) -> bool:
+        return ae_title.strip() == self.ae_title and self.calls_from(address)
 
 
 @dataclass(frozen=True)

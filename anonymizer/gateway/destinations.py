@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 import pydicom
+from pydicom.filereader import read_file_meta_info
 
 from anonymizer.atomic import write_bytes_atomically
 from anonymizer.gateway.config import Destination, DestinationKind, TlsSettings
@@ -84,8 +85,8 @@ class DicomSender:
         batch: list[tuple[tuple[str, str], Path]] = []
         kinds: set[tuple[str, str]] = set()
         for path in paths:
-            meta = pydicom.dcmread(path, stop_before_pixels=True)
-            kind = (str(meta.file_meta.MediaStorageSOPClassUID), str(meta.file_meta.TransferSyntaxUID))
+            meta = read_file_meta_info(path)  # the group 2 header alone says what context it needs
+            kind = (str(meta.MediaStorageSOPClassUID), str(meta.TransferSyntaxUID))
             if kind not in kinds and len(kinds) == MAX_CONTEXTS:
                 yield batch
                 batch, kinds = [], set()

@@ -24,13 +24,7 @@ def admitted(config: GatewayConfig, ae_title: str, address: str) -> bool:
 
 
 def address_allowed(config: GatewayConfig, address: str) -> bool:
-    import ipaddress
-
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for caller in config.allowed for network in caller.networks)
+    return any(caller.calls_from(address) for caller in config.allowed)
 
 
 def server_ssl_context(config: GatewayConfig) -> ssl.SSLContext | None:
